@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * torusmm: tori of frames and their bitmap allocator.
+ *
+ * Copyright (C) 2026 The torusmm authors
+ */
+#ifndef _TORUSMM_FRAME_ALLOC_H
+#define _TORUSMM_FRAME_ALLOC_H
+
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <uapi/linux/torusmm.h>
+
+struct page;
+
+/*
+ * A 32-bit PTE holds a 20-bit frame number and frame numbers start at
+ * TORUSMM_TORUS_BASE >> PAGE_SHIFT, so one torus holds at most this many.
+ */
+#define TMM_TORUS_MAX_FRAMES	((u32)((1ull << 32) - TORUSMM_TORUS_BASE) >> PAGE_SHIFT)
+#define TMM_FRAME_FIRST		(TORUSMM_TORUS_BASE >> PAGE_SHIFT)
+
+/* What a frame is allocated for; each has its own fault point and counter. */
+enum tmm_frame_use {
+	TMM_FRAME_DATA,
+	TMM_FRAME_TABLE,
+};
+
+/**
+ * struct tmm_torus - a pool of frames reserved from the host kernel
+ * @lock: guards every field below it
+ * @used: bit per frame, set while the frame is allocated
+ * @full: bit per word of @used, set while that word has no zero bit
+ * @nr_free: frames not allocated
+ * @high_water: most frames ever allocated at once
+ * @nr_table_frames: frames allocated as TMM_FRAME_TABLE now
+ * @next_word: word of @used where the next search starts (next fit)
+ * @allocs: successful allocations
+ * @words_scanned: words of @full and @used read by those allocations
+ * @pages: the frames, as independent order-0 pages
+ * @nr_frames: frames in the torus
+ * @nr_words: words in @used
+ * @id: index, for messages and statistics
+ * @nr_spaces: address spaces on this torus (maintained by vma.c)
+ */
+struct tmm_torus {
+	spinlock_t lock;
+	unsigned long *used;
+	unsigned long *full;
+	u32 nr_free;
+	u32 high_water;
+	u32 nr_table_frames;
+	u32 next_word;
+	u64 allocs;
+	u64 words_scanned;
+
+	struct page **pages;
+	u32 nr_frames;
+	u32 nr_words;
+	unsigned int id;
+	atomic_t nr_spaces;
+};
+
+/**
+ * struct tmm_torus_stats - a consistent snapshot of a torus's counters
+ */
+struct tmm_torus_stats {
+	u32 nr_frames;
+	u32 nr_free;
+	u32 nr_used;
+	u32 high_water;
+	u32 nr_table_frames;
+	u32 nr_spaces;
+	u64 allocs;
+	u64 words_scanned;
+};
+
+struct tmm_torus *tmm_torus_create(unsigned int id, u32 nr_frames);
+void tmm_torus_destroy(struct tmm_torus *torus);
+int tmm_frame_alloc(struct tmm_torus *torus, enum tmm_frame_use use, u32 *frame);
+int tmm_frame_free(struct tmm_torus *torus, u32 frame);
+struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame);
+void tmm_torus_get_stats(struct tmm_torus *torus, struct tmm_torus_stats *stats);
+
+/* Torus physical address of a frame number, and back. */
+static inline u64 tmm_frame_to_tpa(u32 frame)
+{
+	return (u64)frame << PAGE_SHIFT;
+}
+
+#endif /* _TORUSMM_FRAME_ALLOC_H */

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the torusmm scripts: where things are cached.
+# Sourced, not run.
+
+TORUSMM_CACHE=${TORUSMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/torusmm}
+TORUSMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Version of Debian's linux-source-6.1 package, e.g. 6.1.192-2.
+tmm_source_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null
+}
+
+# The unpacked kernel source tree (for checkpatch, kernel-doc, kunit.py,
+# the kselftest harness and the debug kernel build).
+tmm_source_dir() {
+	echo "$TORUSMM_CACHE/src/linux-$(tmm_source_version)"
+}
+
+# Build directory of the debug kernel, keyed by source version and the
+# hash of the config fragment.
+tmm_debug_dir() {
+	local hash
+	hash=$(sha256sum "$TORUSMM_TOP/scripts/debug-kernel.config" | cut -c1-12)
+	echo "$TORUSMM_CACHE/debug-$(tmm_source_version)-$hash"
+}
+
+# ABI of Debian's kernel that matches the installed linux-headers-amd64,
+# e.g. 6.1.0-56-amd64.
+tmm_stock_abi() {
+	dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null |
+		sed -n 's/.*linux-headers-\([^ ,]*-amd64\).*/\1/p'
+}
+
+tmm_stock_dir() {
+	echo "$TORUSMM_CACHE/stock-$(tmm_stock_abi)"
+}
+
+tmm_die() {
+	echo "torusmm: $*" >&2
+	exit 1
+}
