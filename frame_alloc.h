@@ -31,6 +31,7 @@ enum tmm_frame_use {
  * @lock: guards every field below it
  * @used: bit per frame, set while the frame is allocated
  * @full: bit per word of @used, set while that word has no zero bit
+ * @table: bit per frame, set while the frame holds a page table
  * @nr_free: frames not allocated
  * @high_water: most frames ever allocated at once
  * @nr_table_frames: frames allocated as TMM_FRAME_TABLE now
@@ -47,6 +48,7 @@ struct tmm_torus {
 	spinlock_t lock;
 	unsigned long *used;
 	unsigned long *full;
+	unsigned long *table;
 	u32 nr_free;
 	u32 high_water;
 	u32 nr_table_frames;

@@ -62,18 +62,18 @@ void tmm_pt_destroy(struct tmm_pagetable *pt);
 int tmm_pt_map(struct tmm_pagetable *pt, u32 va, u32 frame, u32 pte_flags,
 	       unsigned int flags);
 int tmm_pt_unmap(struct tmm_pagetable *pt, u32 va, u32 *frame);
-void tmm_pt_unmap_range(struct tmm_pagetable *pt, u32 start, u32 end);
+void tmm_pt_unmap_range(struct tmm_pagetable *pt, u32 start, u64 end);
 int tmm_pt_protect(struct tmm_pagetable *pt, u32 va, u32 pte_flags);
-void tmm_pt_protect_range(struct tmm_pagetable *pt, u32 start, u32 end,
+void tmm_pt_protect_range(struct tmm_pagetable *pt, u32 start, u64 end,
 			  u32 pte_flags);
 int tmm_pt_translate(struct tmm_pagetable *pt, u32 va, u32 access,
 		     u64 *tpa, u32 *fault);
 u32 tmm_pt_lookup(struct tmm_pagetable *pt, u32 va);
-int tmm_pt_walk(struct tmm_pagetable *pt, u32 start, u32 end,
+int tmm_pt_walk(struct tmm_pagetable *pt, u32 start, u64 end,
 		tmm_pt_walk_fn fn, void *data);
-u32 tmm_pt_tables_needed(struct tmm_pagetable *pt, u32 start, u32 end);
-int tmm_pt_prealloc(struct tmm_pagetable *pt, u32 start, u32 end);
-void tmm_pt_trim(struct tmm_pagetable *pt, u32 start, u32 end);
+u32 tmm_pt_tables_needed(struct tmm_pagetable *pt, u32 start, u64 end);
+int tmm_pt_prealloc(struct tmm_pagetable *pt, u32 start, u64 end);
+void tmm_pt_trim(struct tmm_pagetable *pt, u32 start, u64 end);
 int tmm_pt_clone(struct tmm_pagetable *dst, struct tmm_pagetable *src);
 
 static inline u32 tmm_pt_frames_used(const struct tmm_pagetable *pt)

@@ -81,7 +81,7 @@ void tmm_space_get_stats(struct tmm_space *space,
 			 struct torusmm_space_stats *stats);
 int tmm_space_dump_regions(struct tmm_space *space, struct torusmm_region *buf,
 			   u32 capacity, u32 *count);
-int tmm_space_dump_ptes(struct tmm_space *space, u32 start, u32 end,
+int tmm_space_dump_ptes(struct tmm_space *space, u32 start, u64 end,
 			struct torusmm_pte *buf, u32 capacity, u32 *count);
 
 #endif /* _TORUSMM_VMA_H */

@@ -85,6 +85,9 @@
 /* Upper bound on the entries one dump ioctl returns. */
 #define TORUSMM_DUMP_MAX		65536u
 
+/* Upper bound on the length of one TORUSMM_READ or TORUSMM_WRITE. */
+#define TORUSMM_RW_MAX			0x100000u
+
 /* Any torus: the one with most free frames. */
 #define TORUSMM_TORUS_ANY		0xffffffffu
 

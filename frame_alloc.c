@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * torusmm: tori of frames and their bitmap allocator.
+ *
+ * Copyright (C) 2026 The torusmm authors
+ *
+ * DOC: Tori and frames
+ *
+ * A torus is a pool of pages reserved from the host's page allocator when the
+ * torus is created, largest blocks first, each block split into independent
+ * order-0 pages with a reference count of their own (so that frames can later
+ * be mapped into a process with vm_insert_page() and shared copy-on-write).
+ * Frames are named by torus physical addresses: TORUSMM_TORUS_BASE plus the
+ * frame's index times 4 KiB.  The host's physical addresses never leave this
+ * file.
+ *
+ * The allocator is a bitmap with a summary level.  @used has a bit per frame;
+ * @full has a bit per word of @used, set while that word has no free frame.
+ * An allocation finds a word with a free frame in @full, then the frame in
+ * that word: two word-sized searches where a flat bitmap needs up to
+ * nr_frames / BITS_PER_LONG.  The original design called its flat scan
+ * "O(1)"; @words_scanned counts the words each allocation reads so that the
+ * difference is measured rather than claimed.  A 1 GiB torus has 4096 words
+ * of @used and 64 of @full.
+ *
+ * Each torus has its own spinlock; nothing on the allocation path takes a
+ * global lock.  Frames are zeroed after they leave the lock and before they
+ * are handed out, so no data passes from one address space to another.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "fault_inject.h"
+#include "frame_alloc.h"
+
+/* Pages come from the direct map; give up early instead of invoking OOM. */
+#define TMM_TORUS_GFP	(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY)
+
+/* Reserve @torus->nr_frames pages, largest blocks first. */
+static int tmm_torus_reserve(struct tmm_torus *torus)
+{
+	unsigned int order = MAX_ORDER - 1;
+	u32 filled = 0;
+
+	while (filled < torus->nr_frames) {
+		struct page *page;
+		u32 i;
+
+		while ((1u << order) > torus->nr_frames - filled)
+			order--;
+		page = alloc_pages(TMM_TORUS_GFP, order);
+		if (!page) {
+			if (!order)
+				return -ENOMEM;
+			order--;
+			continue;
+		}
+		split_page(page, order);
+		for (i = 0; i < (1u << order); i++)
+			torus->pages[filled++] = page + i;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Give every reserved page back to the host. */
+static void tmm_torus_release(struct tmm_torus *torus)
+{
+	u32 i;
+
+	for (i = 0; i < torus->nr_frames && torus->pages[i]; i++) {
+		__free_page(torus->pages[i]);
+		if (!(i % 4096))
+			cond_resched();
+	}
+}
+
+/**
+ * tmm_torus_create() - reserve a torus of frames from the host
+ * @id: the torus's index, for messages and statistics
+ * @nr_frames: how many 4 KiB frames, 1 to TMM_TORUS_MAX_FRAMES
+ *
+ * Context: process context; sleeps.
+ * Return: the torus, ERR_PTR(-EINVAL) for a bad size, or ERR_PTR(-ENOMEM)
+ * when the host cannot spare the pages.
+ */
+struct tmm_torus *tmm_torus_create(unsigned int id, u32 nr_frames)
+{
+	struct tmm_torus *torus;
+	u32 tail;
+	int err;
+
+	if (!nr_frames || nr_frames > TMM_TORUS_MAX_FRAMES)
+		return ERR_PTR(-EINVAL);
+
+	torus = kzalloc(sizeof(*torus), GFP_KERNEL);
+	if (!torus)
+		return ERR_PTR(-ENOMEM);
+
+	spin_lock_init(&torus->lock);
+	torus->id = id;
+	torus->nr_frames = nr_frames;
+	torus->nr_free = nr_frames;
+	torus->nr_words = BITS_TO_LONGS(nr_frames);
+	atomic_set(&torus->nr_spaces, 0);
+
+	err = -ENOMEM;
+	torus->used = kvcalloc(torus->nr_words, sizeof(long), GFP_KERNEL);
+	if (!torus->used)
+		goto free_torus;
+	torus->table = kvcalloc(torus->nr_words, sizeof(long), GFP_KERNEL);
+	if (!torus->table)
+		goto free_used;
+	torus->full = kvcalloc(BITS_TO_LONGS(torus->nr_words), sizeof(long),
+			       GFP_KERNEL);
+	if (!torus->full)
+		goto free_table;
+	torus->pages = kvcalloc(nr_frames, sizeof(*torus->pages), GFP_KERNEL);
+	if (!torus->pages)
+		goto free_full;
+
+	/* Bits past the last frame read as allocated and are never handed out. */
+	tail = nr_frames % BITS_PER_LONG;
+	if (tail)
+		torus->used[torus->nr_words - 1] = ~0UL << tail;
+
+	err = tmm_torus_reserve(torus);
+	if (err)
+		goto release_pages;
+	return torus;
+
+release_pages:
+	tmm_torus_release(torus);
+	kvfree(torus->pages);
+free_full:
+	kvfree(torus->full);
+free_table:
+	kvfree(torus->table);
+free_used:
+	kvfree(torus->used);
+free_torus:
+	kfree(torus);
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_torus_create, TORUSMM);
+
+/**
+ * tmm_torus_destroy() - give a torus's pages back to the host
+ * @torus: the torus, or NULL
+ *
+ * Context: process context; sleeps.  No address space may use @torus any
+ * more; frames still allocated are reported and freed all the same.
+ */
+void tmm_torus_destroy(struct tmm_torus *torus)
+{
+	if (!torus)
+		return;
+	if (torus->nr_free != torus->nr_frames)
+		pr_err("torusmm: torus %u destroyed with %u frames in use\n",
+		       torus->id, torus->nr_frames - torus->nr_free);
+	tmm_torus_release(torus);
+	kvfree(torus->pages);
+	kvfree(torus->full);
+	kvfree(torus->table);
+	kvfree(torus->used);
+	kfree(torus);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_torus_destroy, TORUSMM);
+
+/*
+ * Find and claim a free frame, starting at the word of the last allocation.
+ * Return: the frame's index in the torus, or -ENOMEM when none is free.
+ */
+static long tmm_torus_claim(struct tmm_torus *torus)
+{
+	unsigned long word, summary_words, start = torus->next_word;
+	unsigned int bit;
+
+	lockdep_assert_held(&torus->lock);
+
+	if (!torus->nr_free)
+		return -ENOMEM;
+
+	word = find_next_zero_bit(torus->full, torus->nr_words, start);
+	if (word < torus->nr_words) {
+		summary_words = word / BITS_PER_LONG - start / BITS_PER_LONG + 1;
+	} else {
+		word = find_first_zero_bit(torus->full, start);
+		summary_words = BITS_TO_LONGS(torus->nr_words) -
+				start / BITS_PER_LONG + word / BITS_PER_LONG + 1;
+	}
+	/* nr_free > 0, so some word of @used has a zero bit. */
+	if (WARN_ON_ONCE(word >= torus->nr_words))
+		return -ENOMEM;
+
+	bit = ffz(torus->used[word]);
+	torus->used[word] |= 1UL << bit;
+	if (torus->used[word] == ~0UL)
+		__set_bit(word, torus->full);
+
+	torus->next_word = word;
+	torus->words_scanned += summary_words + 1;
+	torus->allocs++;
+	torus->nr_free--;
+	torus->high_water = max(torus->high_water,
+				torus->nr_frames - torus->nr_free);
+	return word * BITS_PER_LONG + bit;
+}
+
+/**
+ * tmm_frame_alloc() - allocate one zeroed frame from a torus
+ * @torus: the torus
+ * @use: what the frame will hold; selects the fault point and the counter
+ * @frame: out: the frame number (torus physical address >> PAGE_SHIFT)
+ *
+ * Context: process context; takes @torus->lock, may sleep before and after.
+ * Return: 0, or -ENOMEM when the torus is full or the fault point fires.
+ */
+int tmm_frame_alloc(struct tmm_torus *torus, enum tmm_frame_use use, u32 *frame)
+{
+	long index;
+
+	might_sleep();
+	if (tmm_should_fail(use == TMM_FRAME_TABLE ? TMM_FAULT_TABLE :
+						     TMM_FAULT_FRAME))
+		return -ENOMEM;
+
+	spin_lock(&torus->lock);
+	index = tmm_torus_claim(torus);
+	if (index >= 0 && use == TMM_FRAME_TABLE) {
+		__set_bit(index, torus->table);
+		torus->nr_table_frames++;
+	}
+	spin_unlock(&torus->lock);
+	if (index < 0)
+		return index;
+
+	clear_highpage(torus->pages[index]);
+	*frame = TMM_FRAME_FIRST + index;
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_frame_alloc, TORUSMM);
+
+/**
+ * tmm_frame_free() - return a frame to its torus
+ * @torus: the torus the frame came from
+ * @frame: the frame number
+ *
+ * A frame outside the torus, or one that is not allocated (a double free),
+ * is refused with a ratelimited warning; the bitmap is left as it was.
+ *
+ * Context: any context that may take a spinlock; takes @torus->lock.
+ * Return: 0, or -EINVAL for a frame that is out of range or not allocated.
+ */
+int tmm_frame_free(struct tmm_torus *torus, u32 frame)
+{
+	u32 index = frame - TMM_FRAME_FIRST;
+
+	if (frame < TMM_FRAME_FIRST || index >= torus->nr_frames) {
+		pr_warn_ratelimited("torusmm: torus %u: free of frame %#x outside the torus\n",
+				    torus->id, frame);
+		return -EINVAL;
+	}
+
+	spin_lock(&torus->lock);
+	if (!test_bit(index, torus->used)) {
+		spin_unlock(&torus->lock);
+		pr_warn_ratelimited("torusmm: torus %u: double free of frame %#x\n",
+				    torus->id, frame);
+		return -EINVAL;
+	}
+	__clear_bit(index, torus->used);
+	__clear_bit(index / BITS_PER_LONG, torus->full);
+	if (__test_and_clear_bit(index, torus->table))
+		torus->nr_table_frames--;
+	torus->nr_free++;
+	spin_unlock(&torus->lock);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_frame_free, TORUSMM);
+
+/**
+ * tmm_frame_page() - the page behind a frame number
+ * @torus: the torus
+ * @frame: the frame number
+ *
+ * Context: any context.
+ * Return: the page, or NULL when @frame is outside @torus.
+ */
+struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame)
+{
+	u32 index = frame - TMM_FRAME_FIRST;
+
+	if (frame < TMM_FRAME_FIRST || index >= torus->nr_frames)
+		return NULL;
+	return torus->pages[index];
+}
+EXPORT_SYMBOL_NS_GPL(tmm_frame_page, TORUSMM);
+
+/**
+ * tmm_torus_get_stats() - a consistent snapshot of a torus's counters
+ * @torus: the torus
+ * @stats: out: the counters
+ *
+ * Context: any context that may take a spinlock; takes @torus->lock.
+ */
+void tmm_torus_get_stats(struct tmm_torus *torus, struct tmm_torus_stats *stats)
+{
+	spin_lock(&torus->lock);
+	stats->nr_frames = torus->nr_frames;
+	stats->nr_free = torus->nr_free;
+	stats->nr_used = torus->nr_frames - torus->nr_free;
+	stats->high_water = torus->high_water;
+	stats->nr_table_frames = torus->nr_table_frames;
+	stats->allocs = torus->allocs;
+	stats->words_scanned = torus->words_scanned;
+	spin_unlock(&torus->lock);
+	stats->nr_spaces = atomic_read(&torus->nr_spaces);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_torus_get_stats, TORUSMM);

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * torusmm: two-level page tables kept in torus frames.
+ *
+ * Copyright (C) 2026 The torusmm authors
+ *
+ * DOC: Page tables
+ *
+ * A 32-bit virtual address splits 10/10/12: a directory index, a table index
+ * and the offset in a 4 KiB page.  The directory and every table are 1024
+ * 32-bit entries filling one frame of the space's torus, so page tables cost
+ * memory as they do on hardware.  A table is freed when its last entry goes.
+ *
+ * Entries use the x86 layout (see include/uapi/linux/torusmm.h): the frame
+ * number in bits 31..12, present, writable, user, accessed and dirty where
+ * x86 has them, and two bits x86 leaves to software: NX (no-exec, which a
+ * 32-bit x86 entry cannot express) and PROTNONE (the entry holds a frame but
+ * is not present, as Linux keeps PROT_NONE pages).  Directory entries always
+ * grant write and user so that the leaf decides, as Linux's do; the walker
+ * still combines both levels as x86 does.
+ *
+ * The owner's rwsem (@pt->lock) serialises changes; translation runs under
+ * the read side and sets accessed and dirty bits with cmpxchg, as a hardware
+ * walker does beside other walkers.  Once the shadow maps these tables into
+ * hardware, the same cmpxchg keeps software and hardware updates from losing
+ * each other.
+ */
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "fault_inject.h"
+#include "frame_alloc.h"
+#include "pagetable.h"
+
+#define TMM_PDE_TABLE	(TORUSMM_PTE_PRESENT | TORUSMM_PTE_WRITABLE | \
+			 TORUSMM_PTE_USER)
+#define TMM_TABLE_SPAN	(1u << 22)	/* bytes one table maps */
+
+/* The table a present directory entry points to. */
+static u32 *tmm_pt_table(struct tmm_pagetable *pt, u32 pde)
+{
+	return page_address(tmm_frame_page(pt->torus, TMM_PTE_FRAME(pde)));
+}
+
+/* The entry for @va, or NULL when its table does not exist. */
+static u32 *tmm_pt_entry(struct tmm_pagetable *pt, u32 va)
+{
+	u32 pde = READ_ONCE(pt->dir[TMM_PDX(va)]);
+
+	if (!(pde & TORUSMM_PTE_PRESENT))
+		return NULL;
+	return &tmm_pt_table(pt, pde)[TMM_PTX(va)];
+}
+
+/* Start of the table span after the one holding @va, as a 64-bit address. */
+static u64 tmm_pt_next_table(u64 va)
+{
+	return (va | (TMM_TABLE_SPAN - 1)) + 1;
+}
+
+/* Whether the quota leaves room for @extra more frames. */
+static bool tmm_pt_quota_allows(struct tmm_pagetable *pt, u32 extra)
+{
+	return !pt->max_frames || tmm_pt_frames_used(pt) + extra <= pt->max_frames;
+}
+
+/*
+ * Allocate the table for directory slot @pdx.  @extra frames the caller is
+ * about to add count against the quota too.
+ */
+static int tmm_pt_add_table(struct tmm_pagetable *pt, u32 pdx, u32 extra)
+{
+	u32 frame;
+	int err;
+
+	if (!tmm_pt_quota_allows(pt, extra + 1))
+		return -ENOMEM;
+	err = tmm_frame_alloc(pt->torus, TMM_FRAME_TABLE, &frame);
+	if (err)
+		return err;
+	pt->nr_tables++;
+	WRITE_ONCE(pt->dir[pdx], (frame << PAGE_SHIFT) | TMM_PDE_TABLE);
+	return 0;
+}
+
+/* Free the table in directory slot @pdx, which must be empty. */
+static void tmm_pt_drop_table(struct tmm_pagetable *pt, u32 pdx)
+{
+	u32 pde = pt->dir[pdx];
+
+	WRITE_ONCE(pt->dir[pdx], 0);
+	tmm_frame_free(pt->torus, TMM_PTE_FRAME(pde));
+	pt->nr_tables--;
+}
+
+/* Clear an entry that holds a frame and account for it. */
+static u32 tmm_pt_clear(struct tmm_pagetable *pt, u32 va, u32 *ptep)
+{
+	u32 pte = *ptep;
+	u32 pdx = TMM_PDX(va);
+
+	WRITE_ONCE(*ptep, 0);
+	pt->nr_pages--;
+	if (!--pt->counts[pdx])
+		tmm_pt_drop_table(pt, pdx);
+	return TMM_PTE_FRAME(pte);
+}
+
+/* Set @bits in an entry that concurrent walkers may update too. */
+static void tmm_pte_set_bits(u32 *ptep, u32 bits)
+{
+	u32 old = READ_ONCE(*ptep);
+
+	do {
+		if ((old & bits) == bits)
+			return;
+	} while (!try_cmpxchg(ptep, &old, old | bits));
+}
+
+/**
+ * tmm_pt_init() - set up an empty page table
+ * @pt: the page table
+ * @torus: where its frames come from
+ * @lock: the owner's lock, held for write to change @pt, for read to walk it
+ * @max_frames: quota on the frames @pt holds (tables and pages); 0 for none
+ *
+ * Context: process context; sleeps.
+ * Return: 0, or -ENOMEM when the directory or the bookkeeping cannot be
+ * allocated (nothing is left allocated then).
+ */
+int tmm_pt_init(struct tmm_pagetable *pt, struct tmm_torus *torus,
+		struct rw_semaphore *lock, u32 max_frames)
+{
+	u32 frame;
+	int err;
+
+	memset(pt, 0, sizeof(*pt));
+	pt->torus = torus;
+	pt->lock = lock;
+	pt->max_frames = max_frames;
+
+	if (tmm_should_fail(TMM_FAULT_SLAB))
+		return -ENOMEM;
+	pt->counts = kvcalloc(TMM_PT_ENTRIES, sizeof(*pt->counts),
+			      GFP_KERNEL_ACCOUNT);
+	if (!pt->counts)
+		return -ENOMEM;
+
+	err = -ENOMEM;
+	if (!tmm_pt_quota_allows(pt, 1))
+		goto free_counts;
+	err = tmm_frame_alloc(torus, TMM_FRAME_TABLE, &frame);
+	if (err)
+		goto free_counts;
+	pt->dir_frame = frame;
+	pt->dir = page_address(tmm_frame_page(torus, frame));
+	pt->nr_tables = 1;
+	return 0;
+
+free_counts:
+	kvfree(pt->counts);
+	pt->counts = NULL;
+	return err;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_init, TORUSMM);
+
+/**
+ * tmm_pt_destroy() - free a page table, its tables and every mapped frame
+ * @pt: the page table (initialised; a table whose init failed is ignored)
+ *
+ * Context: process context; sleeps.  Nobody else may use @pt any more.
+ */
+void tmm_pt_destroy(struct tmm_pagetable *pt)
+{
+	u32 pdx, ptx;
+
+	if (!pt->dir)
+		return;
+	for (pdx = 0; pdx < TMM_PT_ENTRIES; pdx++) {
+		u32 pde = pt->dir[pdx];
+		u32 *table;
+
+		if (!(pde & TORUSMM_PTE_PRESENT))
+			continue;
+		table = tmm_pt_table(pt, pde);
+		for (ptx = 0; ptx < TMM_PT_ENTRIES; ptx++) {
+			if (table[ptx] & TMM_PTE_HOLDS_FRAME)
+				tmm_frame_free(pt->torus,
+					       TMM_PTE_FRAME(table[ptx]));
+		}
+		tmm_frame_free(pt->torus, TMM_PTE_FRAME(pde));
+		cond_resched();
+	}
+	tmm_frame_free(pt->torus, pt->dir_frame);
+	kvfree(pt->counts);
+	memset(pt, 0, sizeof(*pt));
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_destroy, TORUSMM);
+
+/**
+ * tmm_pt_map() - map a frame at a virtual address
+ * @pt: the page table
+ * @va: page-aligned virtual address
+ * @frame: the frame; @pt owns it from now on
+ * @pte_flags: bits of TMM_PTE_PROT_MASK
+ * @flags: TMM_PT_REPLACE to replace (and free) a frame already mapped
+ *
+ * Context: @pt->lock held for write; sleeps.
+ * Return: 0; -EINVAL for an unaligned @va or unknown bits; -EEXIST when @va
+ * holds a frame and TMM_PT_REPLACE is not given; -ENOMEM when a new table
+ * cannot be allocated or would exceed the quota.  On error nothing changed
+ * and @frame is still the caller's.
+ */
+int tmm_pt_map(struct tmm_pagetable *pt, u32 va, u32 frame, u32 pte_flags,
+	       unsigned int flags)
+{
+	u32 pdx = TMM_PDX(va);
+	u32 *ptep;
+	int err;
+
+	lockdep_assert_held_write(pt->lock);
+
+	if ((va & ~PAGE_MASK) || (pte_flags & ~TMM_PTE_PROT_MASK) ||
+	    (flags & ~TMM_PT_REPLACE))
+		return -EINVAL;
+
+	ptep = tmm_pt_entry(pt, va);
+	if (!ptep) {
+		err = tmm_pt_add_table(pt, pdx, 1);
+		if (err)
+			return err;
+		ptep = tmm_pt_entry(pt, va);
+	} else if (*ptep & TMM_PTE_HOLDS_FRAME) {
+		if (!(flags & TMM_PT_REPLACE))
+			return -EEXIST;
+		tmm_frame_free(pt->torus, TMM_PTE_FRAME(*ptep));
+		pt->nr_pages--;
+		pt->counts[pdx]--;
+	}
+
+	WRITE_ONCE(*ptep, (frame << PAGE_SHIFT) | pte_flags);
+	pt->counts[pdx]++;
+	pt->nr_pages++;
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_map, TORUSMM);
+
+/**
+ * tmm_pt_unmap() - remove the mapping of one page
+ * @pt: the page table
+ * @va: page-aligned virtual address
+ * @frame: out: the frame that was mapped; the caller owns it now
+ *
+ * Context: @pt->lock held for write.
+ * Return: 0, or -ENOENT when @va holds no frame.
+ */
+int tmm_pt_unmap(struct tmm_pagetable *pt, u32 va, u32 *frame)
+{
+	u32 *ptep;
+
+	lockdep_assert_held_write(pt->lock);
+
+	ptep = tmm_pt_entry(pt, va);
+	if (!ptep || !(*ptep & TMM_PTE_HOLDS_FRAME))
+		return -ENOENT;
+	*frame = tmm_pt_clear(pt, va, ptep);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_unmap, TORUSMM);
+
+/**
+ * tmm_pt_unmap_range() - unmap and free every frame in a range
+ * @pt: the page table
+ * @start: page-aligned start
+ * @end: page-aligned end (exclusive), at most 4 GiB
+ *
+ * Context: @pt->lock held for write; sleeps.
+ */
+void tmm_pt_unmap_range(struct tmm_pagetable *pt, u32 start, u64 end)
+{
+	u64 va = start;
+
+	lockdep_assert_held_write(pt->lock);
+
+	while (va < end) {
+		u64 stop = min(tmm_pt_next_table(va), end);
+		u32 *ptep = tmm_pt_entry(pt, va);
+
+		if (!ptep) {
+			va = stop;
+			continue;
+		}
+		/* The table may go with its last entry: stop at that point. */
+		for (; va < stop; va += PAGE_SIZE, ptep++) {
+			if (!(*ptep & TMM_PTE_HOLDS_FRAME))
+				continue;
+			tmm_frame_free(pt->torus, tmm_pt_clear(pt, va, ptep));
+			if (!pt->counts[TMM_PDX(va)]) {
+				va = stop;
+				break;
+			}
+		}
+		cond_resched();
+	}
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_unmap_range, TORUSMM);
+
+/**
+ * tmm_pt_protect() - change the protection of one mapped page
+ * @pt: the page table
+ * @va: page-aligned virtual address
+ * @pte_flags: new bits of TMM_PTE_PROT_MASK; accessed, dirty and the frame
+ *	       are kept
+ *
+ * Context: @pt->lock held for write.
+ * Return: 0, -EINVAL for unknown bits, or -ENOENT when @va holds no frame.
+ */
+int tmm_pt_protect(struct tmm_pagetable *pt, u32 va, u32 pte_flags)
+{
+	u32 *ptep;
+
+	lockdep_assert_held_write(pt->lock);
+
+	if (pte_flags & ~TMM_PTE_PROT_MASK)
+		return -EINVAL;
+	ptep = tmm_pt_entry(pt, va);
+	if (!ptep || !(*ptep & TMM_PTE_HOLDS_FRAME))
+		return -ENOENT;
+	WRITE_ONCE(*ptep, (*ptep & ~TMM_PTE_PROT_MASK) | pte_flags);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_protect, TORUSMM);
+
+static int tmm_pt_protect_one(u32 va, u32 *ptep, void *data)
+{
+	u32 pte_flags = *(u32 *)data;
+
+	WRITE_ONCE(*ptep, (*ptep & ~TMM_PTE_PROT_MASK) | pte_flags);
+	return 0;
+}
+
+/**
+ * tmm_pt_protect_range() - change the protection of every mapped page in a range
+ * @pt: the page table
+ * @start: page-aligned start
+ * @end: page-aligned end (exclusive), at most 4 GiB
+ * @pte_flags: new bits of TMM_PTE_PROT_MASK
+ *
+ * Context: @pt->lock held for write; sleeps.
+ */
+void tmm_pt_protect_range(struct tmm_pagetable *pt, u32 start, u64 end,
+			  u32 pte_flags)
+{
+	lockdep_assert_held_write(pt->lock);
+	tmm_pt_walk(pt, start, end, tmm_pt_protect_one, &pte_flags);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_protect_range, TORUSMM);
+
+/**
+ * tmm_pt_translate() - walk the tables for one access, as the MMU does
+ * @pt: the page table
+ * @va: virtual address
+ * @access: TORUSMM_ACCESS_* bits, plus TMM_ACCESS_PEEK for a pure look-up
+ * @tpa: out: the torus physical address, on success
+ * @fault: out: the fault code, on failure
+ *
+ * Both levels must be present; write needs the writable bit at both levels,
+ * a user access the user bit at both, a fetch no NX bit at either.  A
+ * supervisor write honours the writable bit, as x86 does with CR0.WP set.
+ * On success the accessed bit is set in both entries and the dirty bit in the
+ * leaf for a write, unless @access has TMM_ACCESS_PEEK.  Never allocates.
+ *
+ * Context: @pt->lock held for read or write.
+ * Return: 0, or -EFAULT with @fault set to the x86 page-fault error code:
+ * the access bits, plus TORUSMM_FAULT_PROTECTION when the page was present.
+ */
+int tmm_pt_translate(struct tmm_pagetable *pt, u32 va, u32 access,
+		     u64 *tpa, u32 *fault)
+{
+	u32 code = access & (TORUSMM_ACCESS_WRITE | TORUSMM_ACCESS_USER |
+			     TORUSMM_ACCESS_EXEC);
+	u32 *pdep = &pt->dir[TMM_PDX(va)];
+	u32 pde, pte, *ptep;
+
+	lockdep_assert_held(pt->lock);
+
+	pde = READ_ONCE(*pdep);
+	if (!(pde & TORUSMM_PTE_PRESENT))
+		goto fault;
+	ptep = &tmm_pt_table(pt, pde)[TMM_PTX(va)];
+	pte = READ_ONCE(*ptep);
+	if (!(pte & TORUSMM_PTE_PRESENT))
+		goto fault;
+
+	code |= TORUSMM_FAULT_PROTECTION;
+	if ((access & TORUSMM_ACCESS_USER) && !(pde & pte & TORUSMM_PTE_USER))
+		goto fault;
+	if ((access & TORUSMM_ACCESS_WRITE) &&
+	    !(pde & pte & TORUSMM_PTE_WRITABLE))
+		goto fault;
+	if ((access & TORUSMM_ACCESS_EXEC) && ((pde | pte) & TORUSMM_PTE_NX))
+		goto fault;
+
+	if (!(access & TMM_ACCESS_PEEK)) {
+		tmm_pte_set_bits(pdep, TORUSMM_PTE_ACCESSED);
+		tmm_pte_set_bits(ptep, TORUSMM_PTE_ACCESSED |
+			((access & TORUSMM_ACCESS_WRITE) ? TORUSMM_PTE_DIRTY : 0));
+	}
+	*tpa = tmm_frame_to_tpa(TMM_PTE_FRAME(pte)) | (va & ~PAGE_MASK);
+	return 0;
+
+fault:
+	*fault = code;
+	return -EFAULT;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_translate, TORUSMM);
+
+/**
+ * tmm_pt_lookup() - the leaf entry for an address, without side effects
+ * @pt: the page table
+ * @va: virtual address
+ *
+ * Context: @pt->lock held for read or write.
+ * Return: the entry, or 0 when there is no table for @va.
+ */
+u32 tmm_pt_lookup(struct tmm_pagetable *pt, u32 va)
+{
+	u32 *ptep;
+
+	lockdep_assert_held(pt->lock);
+	ptep = tmm_pt_entry(pt, va);
+	return ptep ? READ_ONCE(*ptep) : 0;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_lookup, TORUSMM);
+
+/**
+ * tmm_pt_walk() - call a function for every entry that holds a frame
+ * @pt: the page table
+ * @start: page-aligned start
+ * @end: end (exclusive), at most 4 GiB
+ * @fn: called with the address and the entry, in ascending order; it may
+ *	change the entry's flags but not whether it holds a frame
+ * @data: passed to @fn
+ *
+ * Context: @pt->lock held for read (write if @fn changes entries); sleeps.
+ * Return: 0, or the first non-zero value @fn returned.
+ */
+int tmm_pt_walk(struct tmm_pagetable *pt, u32 start, u64 end,
+		tmm_pt_walk_fn fn, void *data)
+{
+	u64 va = start;
+	int ret;
+
+	lockdep_assert_held(pt->lock);
+
+	while (va < end) {
+		u64 stop = min(tmm_pt_next_table(va), end);
+		u32 *ptep = tmm_pt_entry(pt, va);
+
+		if (!ptep) {
+			va = stop;
+			continue;
+		}
+		for (; va < stop; va += PAGE_SIZE, ptep++) {
+			if (!(READ_ONCE(*ptep) & TMM_PTE_HOLDS_FRAME))
+				continue;
+			ret = fn(va, ptep, data);
+			if (ret)
+				return ret;
+		}
+		cond_resched();
+	}
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_walk, TORUSMM);
+
+/**
+ * tmm_pt_tables_needed() - how many tables a range lacks
+ * @pt: the page table
+ * @start: start address
+ * @end: end (exclusive), at most 4 GiB
+ *
+ * Context: @pt->lock held for read or write.
+ * Return: the number of directory slots in the range without a table.
+ */
+u32 tmm_pt_tables_needed(struct tmm_pagetable *pt, u32 start, u64 end)
+{
+	u32 needed = 0;
+	u64 va;
+
+	lockdep_assert_held(pt->lock);
+	for (va = start; va < end; va = tmm_pt_next_table(va))
+		if (!(pt->dir[TMM_PDX(va)] & TORUSMM_PTE_PRESENT))
+			needed++;
+	return needed;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_tables_needed, TORUSMM);
+
+/**
+ * tmm_pt_prealloc() - make sure every table of a range exists
+ * @pt: the page table
+ * @start: start address
+ * @end: end (exclusive), at most 4 GiB
+ *
+ * After success, tmm_pt_map() in the range cannot fail for want of a table
+ * until @pt->lock is released.  Tables it added stay empty until then;
+ * tmm_pt_trim() frees those that stay empty.
+ *
+ * Context: @pt->lock held for write; sleeps.
+ * Return: 0, or -ENOMEM with the tables it had added freed again.
+ */
+int tmm_pt_prealloc(struct tmm_pagetable *pt, u32 start, u64 end)
+{
+	u64 va;
+	int err;
+
+	lockdep_assert_held_write(pt->lock);
+	for (va = start; va < end; va = tmm_pt_next_table(va)) {
+		if (pt->dir[TMM_PDX(va)] & TORUSMM_PTE_PRESENT)
+			continue;
+		err = tmm_pt_add_table(pt, TMM_PDX(va), 0);
+		if (err) {
+			tmm_pt_trim(pt, start, end);
+			return err;
+		}
+	}
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_prealloc, TORUSMM);
+
+/**
+ * tmm_pt_trim() - free the empty tables of a range
+ * @pt: the page table
+ * @start: start address
+ * @end: end (exclusive), at most 4 GiB
+ *
+ * Context: @pt->lock held for write.
+ */
+void tmm_pt_trim(struct tmm_pagetable *pt, u32 start, u64 end)
+{
+	u64 va;
+
+	lockdep_assert_held_write(pt->lock);
+	for (va = start; va < end; va = tmm_pt_next_table(va)) {
+		u32 pdx = TMM_PDX(va);
+
+		if ((pt->dir[pdx] & TORUSMM_PTE_PRESENT) && !pt->counts[pdx])
+			tmm_pt_drop_table(pt, pdx);
+	}
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_trim, TORUSMM);
+
+/* Copy one page of the source into a new frame of the clone. */
+static int tmm_pt_clone_one(u32 va, u32 *ptep, void *data)
+{
+	struct tmm_pagetable *dst = data;
+	u32 pte = READ_ONCE(*ptep);
+	struct tmm_torus *torus = dst->torus;
+	u32 frame;
+	int err;
+
+	if (!tmm_pt_quota_allows(dst, 1))
+		return -ENOMEM;
+	err = tmm_frame_alloc(torus, TMM_FRAME_DATA, &frame);
+	if (err)
+		return err;
+	copy_highpage(tmm_frame_page(torus, frame),
+		      tmm_frame_page(torus, TMM_PTE_FRAME(pte)));
+	err = tmm_pt_map(dst, va, frame, pte & TMM_PTE_PROT_MASK, 0);
+	if (err) {
+		tmm_frame_free(torus, frame);
+		return err;
+	}
+	*tmm_pt_entry(dst, va) |= pte & (TORUSMM_PTE_ACCESSED |
+					 TORUSMM_PTE_DIRTY);
+	return 0;
+}
+
+/**
+ * tmm_pt_clone() - copy every mapped page of a page table into another
+ * @dst: an empty page table on the same torus
+ * @src: the page table to copy
+ *
+ * Each page gets a new frame holding a copy of the data, with the same
+ * protection, accessed and dirty bits.  (Copy-on-write comes later.)
+ *
+ * Context: @src->lock held for read, @dst->lock for write; sleeps.
+ * Return: 0, or -ENOMEM; the caller then destroys @dst, which holds what was
+ * copied so far.
+ */
+int tmm_pt_clone(struct tmm_pagetable *dst, struct tmm_pagetable *src)
+{
+	lockdep_assert_held(src->lock);
+	lockdep_assert_held_write(dst->lock);
+	return tmm_pt_walk(src, 0, 1ull << 32, tmm_pt_clone_one, dst);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_pt_clone, TORUSMM);

@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * torusmm: the /dev/torusmm device.
+ *
+ * Copyright (C) 2026 The torusmm authors
+ *
+ * DOC: The device
+ *
+ * /dev/torusmm creates address spaces and hands each out as a file
+ * descriptor; every operation on a space is an ioctl on its descriptor.
+ * Documentation/torusmm-api.rst documents the ABI.  This file only checks and
+ * copies what crosses the user boundary; the memory management itself is in
+ * torusmm_core.ko.
+ *
+ * A space descriptor is a capability: whoever holds it (a child that
+ * inherited it, say) can use the space, and nothing else can reach the space.
+ * Each descriptor holds a reference on this module through its file
+ * operations, so the module cannot be unloaded while one is open; the space
+ * is freed when its last reference goes, which the VFS delays until every
+ * ioctl running on it has returned.
+ *
+ * The tori are created when the module loads, from its parameters; loading
+ * fails cleanly when the host cannot spare the pages.
+ */
+
+#include <linux/anon_inodes.h>
+#include <linux/build_bug.h>
+#include <linux/compat.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/pagemap.h>
+#include <linux/refcount.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/torusmm.h>
+
+#include "frame_alloc.h"
+#include "vma.h"
+
+#define TMM_MAX_TORI		16
+#define TMM_TORUS_MIN_MB	16
+#define TMM_TORUS_MAX_MB	((TMM_TORUS_MAX_FRAMES >> (20 - PAGE_SHIFT)))
+
+static unsigned int nr_tori = 1;
+module_param(nr_tori, uint, 0444);
+MODULE_PARM_DESC(nr_tori, "Number of tori to reserve (1-16, default 1)");
+
+static unsigned int torus_mb = 16;
+module_param(torus_mb, uint, 0444);
+MODULE_PARM_DESC(torus_mb, "Size of each torus in MiB (16-4095, default 16)");
+
+static unsigned int max_frames;
+module_param(max_frames, uint, 0644);
+MODULE_PARM_DESC(max_frames,
+		 "Default per-space quota of data and table frames (0: none)");
+
+static unsigned int max_spaces = 64;
+module_param(max_spaces, uint, 0644);
+MODULE_PARM_DESC(max_spaces,
+		 "Most live address spaces per open of /dev/torusmm (default 64)");
+
+static ushort mode = 0600;
+module_param(mode, ushort, 0444);
+MODULE_PARM_DESC(mode, "Mode of /dev/torusmm (default 0600)");
+
+static struct tmm_torus *tmm_tori[TMM_MAX_TORI];
+
+/**
+ * struct tmm_opener - one open of /dev/torusmm
+ * @refs: the open file and each space created through it
+ * @nr_spaces: live spaces created through this open (clones included)
+ */
+struct tmm_opener {
+	refcount_t refs;
+	atomic_t nr_spaces;
+};
+
+/**
+ * struct tmm_space_file - what a space descriptor holds
+ * @space: the address space
+ * @opener: the open of /dev/torusmm it was created through
+ */
+struct tmm_space_file {
+	struct tmm_space *space;
+	struct tmm_opener *opener;
+};
+
+/* The ABI has one layout for 32-bit and 64-bit callers: no padding. */
+static_assert(sizeof(struct torusmm_torus_info) == 56);
+static_assert(sizeof(struct torusmm_create_space) == 16);
+static_assert(sizeof(struct torusmm_brk) == 24);
+static_assert(sizeof(struct torusmm_mmap) == 24);
+static_assert(sizeof(struct torusmm_munmap) == 24);
+static_assert(sizeof(struct torusmm_mprotect) == 24);
+static_assert(sizeof(struct torusmm_translate) == 32);
+static_assert(sizeof(struct torusmm_rw) == 48);
+static_assert(sizeof(struct torusmm_clone) == 8);
+static_assert(sizeof(struct torusmm_space_stats) == 56);
+static_assert(sizeof(struct torusmm_region) == 16);
+static_assert(sizeof(struct torusmm_pte) == 8);
+static_assert(sizeof(struct torusmm_dump) == 32);
+
+static void tmm_opener_put(struct tmm_opener *opener)
+{
+	if (refcount_dec_and_test(&opener->refs))
+		kfree(opener);
+}
+
+static int tmm_space_release(struct inode *inode, struct file *file)
+{
+	struct tmm_space_file *sf = file->private_data;
+
+	tmm_space_destroy(sf->space);
+	atomic_dec(&sf->opener->nr_spaces);
+	tmm_opener_put(sf->opener);
+	kfree(sf);
+	return 0;
+}
+
+static long tmm_space_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg);
+
+static const struct file_operations tmm_space_fops = {
+	.owner = THIS_MODULE,
+	.release = tmm_space_release,
+	.unlocked_ioctl = tmm_space_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/**
+ * tmm_space_install() - give a new space a descriptor
+ * @opener: the open of /dev/torusmm the space counts against
+ * @space: a space nobody else knows yet, or an error pointer
+ *
+ * The descriptor is installed last, when nothing can fail any more; it is
+ * returned as the ioctl's value.  On failure @space is destroyed.
+ *
+ * Context: process context; sleeps.  @opener->nr_spaces already counts
+ * @space and is given back on failure.
+ * Return: the new descriptor, or a negative errno.
+ */
+static int tmm_space_install(struct tmm_opener *opener,
+			     struct tmm_space *space)
+{
+	struct tmm_space_file *sf;
+	int fd;
+
+	if (IS_ERR(space)) {
+		fd = PTR_ERR(space);
+		goto uncount;
+	}
+	fd = -ENOMEM;
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL_ACCOUNT);
+	if (!sf)
+		goto destroy_space;
+	sf->space = space;
+	sf->opener = opener;
+	refcount_inc(&opener->refs);
+
+	fd = anon_inode_getfd("[torusmm-space]", &tmm_space_fops, sf,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		goto put_opener;
+	return fd;
+
+put_opener:
+	tmm_opener_put(opener);
+	kfree(sf);
+destroy_space:
+	tmm_space_destroy(space);
+uncount:
+	atomic_dec(&opener->nr_spaces);
+	return fd;
+}
+
+/* Count one more space against @opener; false when its cap is reached. */
+static bool tmm_opener_count_space(struct tmm_opener *opener)
+{
+	if (atomic_inc_return(&opener->nr_spaces) > READ_ONCE(max_spaces)) {
+		atomic_dec(&opener->nr_spaces);
+		return false;
+	}
+	return true;
+}
+
+/* The torus with the most free frames. */
+static unsigned int tmm_torus_pick(void)
+{
+	unsigned int i, best = 0;
+	u32 best_free = 0;
+
+	for (i = 0; i < nr_tori; i++) {
+		struct tmm_torus_stats stats;
+
+		tmm_torus_get_stats(tmm_tori[i], &stats);
+		if (stats.nr_free > best_free) {
+			best_free = stats.nr_free;
+			best = i;
+		}
+	}
+	return best;
+}
+
+static int tmm_ioctl_create_space(struct tmm_opener *opener, void __user *argp)
+{
+	struct torusmm_create_space req;
+	unsigned int index;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved)
+		return -EINVAL;
+	if (req.torus == TORUSMM_TORUS_ANY) {
+		index = tmm_torus_pick();
+	} else {
+		if (req.torus >= nr_tori)
+			return -EINVAL;
+		index = array_index_nospec(req.torus, nr_tori);
+	}
+	if (!tmm_opener_count_space(opener))
+		return -EMFILE;
+	return tmm_space_install(opener, tmm_space_create(tmm_tori[index],
+			req.max_frames ?: READ_ONCE(max_frames)));
+}
+
+static int tmm_ioctl_torus_info(void __user *argp)
+{
+	struct torusmm_torus_info info;
+	struct tmm_torus_stats stats;
+	unsigned int index;
+
+	if (copy_from_user(&info, argp, sizeof(info)))
+		return -EFAULT;
+	if (info.index >= nr_tori || info.reserved)
+		return -EINVAL;
+	index = array_index_nospec(info.index, nr_tori);
+
+	tmm_torus_get_stats(tmm_tori[index], &stats);
+	memset(&info, 0, sizeof(info));
+	info.index = index;
+	info.nr_frames = stats.nr_frames;
+	info.nr_free = stats.nr_free;
+	info.nr_used = stats.nr_used;
+	info.high_water = stats.high_water;
+	info.nr_table_frames = stats.nr_table_frames;
+	info.nr_spaces = stats.nr_spaces;
+	info.base = TORUSMM_TORUS_BASE;
+	info.allocs = stats.allocs;
+	info.words_scanned = stats.words_scanned;
+	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long tmm_check_extension(unsigned long cap)
+{
+	switch (cap) {
+	case TORUSMM_CAP_NR_TORI:
+		return nr_tori;
+	case TORUSMM_CAP_MAP_POPULATE:
+	case TORUSMM_CAP_MAP_FIXED_NOREPLACE:
+	case TORUSMM_CAP_TRANSLATE_PEEK:
+		return 1;
+	case TORUSMM_CAP_DUMP_MAX:
+		return TORUSMM_DUMP_MAX;
+	default:
+		return 0;
+	}
+}
+
+static long tmm_dev_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct tmm_opener *opener = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case TORUSMM_GET_API_VERSION:
+		return arg ? -EINVAL : TORUSMM_API_VERSION;
+	case TORUSMM_CHECK_EXTENSION:
+		return tmm_check_extension(arg);
+	case TORUSMM_GET_TORUS_INFO:
+		return tmm_ioctl_torus_info(argp);
+	case TORUSMM_CREATE_SPACE:
+		return tmm_ioctl_create_space(opener, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int tmm_dev_open(struct inode *inode, struct file *file)
+{
+	struct tmm_opener *opener;
+	int err;
+
+	err = generic_file_open(inode, file);
+	if (err)
+		return err;
+	opener = kzalloc(sizeof(*opener), GFP_KERNEL_ACCOUNT);
+	if (!opener)
+		return -ENOMEM;
+	refcount_set(&opener->refs, 1);
+	atomic_set(&opener->nr_spaces, 0);
+	file->private_data = opener;
+	return 0;
+}
+
+static int tmm_dev_release(struct inode *inode, struct file *file)
+{
+	tmm_opener_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations tmm_dev_fops = {
+	.owner = THIS_MODULE,
+	.open = tmm_dev_open,
+	.release = tmm_dev_release,
+	.unlocked_ioctl = tmm_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice tmm_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "torusmm",
+	.fops = &tmm_dev_fops,
+};
+
+static int tmm_ioctl_brk(struct tmm_space *space, void __user *argp)
+{
+	struct torusmm_brk req;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved || req.addr > U32_MAX)
+		return -EINVAL;
+	req.result = tmm_space_brk(space, req.addr);
+	return copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static int tmm_ioctl_mmap(struct tmm_space *space, void __user *argp)
+{
+	struct torusmm_mmap req;
+	u32 addr;
+	int err;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.addr > U32_MAX) {
+		if (req.flags & (TORUSMM_MAP_FIXED |
+				 TORUSMM_MAP_FIXED_NOREPLACE))
+			return -EINVAL;
+		req.addr = 0;	/* a hint Linux would ignore */
+	}
+	addr = req.addr;
+	err = tmm_space_mmap(space, &addr, req.length, req.prot, req.flags);
+	if (err)
+		return err;
+	req.addr = addr;
+	/* Like mmap(2), a mapping stays if the result cannot be written. */
+	return copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static int tmm_ioctl_munmap(struct tmm_space *space, void __user *argp)
+{
+	struct torusmm_munmap req;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved || req.addr > U32_MAX)
+		return -EINVAL;
+	return tmm_space_munmap(space, req.addr, req.length);
+}
+
+static int tmm_ioctl_mprotect(struct tmm_space *space, void __user *argp)
+{
+	struct torusmm_mprotect req;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.addr > U32_MAX)
+		return -EINVAL;
+	return tmm_space_mprotect(space, req.addr, req.length, req.prot);
+}
+
+static int tmm_ioctl_translate(struct tmm_space *space, void __user *argp)
+{
+	const u32 known = TORUSMM_ACCESS_WRITE | TORUSMM_ACCESS_USER |
+			  TORUSMM_ACCESS_EXEC;
+	struct torusmm_translate req;
+	u32 access, fault = 0;
+	u64 tpa = 0;
+	int err;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if ((req.access & ~known) || (req.flags & ~TORUSMM_TRANSLATE_PEEK) ||
+	    req.addr > U32_MAX)
+		return -EINVAL;
+	if ((req.access & TORUSMM_ACCESS_WRITE) &&
+	    (req.access & TORUSMM_ACCESS_EXEC))
+		return -EINVAL;
+
+	access = req.access;
+	if (req.flags & TORUSMM_TRANSLATE_PEEK)
+		access |= TMM_ACCESS_PEEK;
+	err = tmm_space_translate(space, req.addr, access, &tpa, &fault);
+	if (err && err != -EFAULT)
+		return err;
+
+	req.tpa = err ? 0 : tpa;
+	req.fault = err ? fault : 0;
+	down_read(&space->lock);
+	req.pte = tmm_pt_lookup(&space->pt, req.addr);
+	up_read(&space->lock);
+	return copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static int tmm_ioctl_rw(struct tmm_space *space, void __user *argp,
+			bool write)
+{
+	struct torusmm_rw req;
+	struct tmm_access result = {};
+	void __user *ubuf;
+	void *buf = NULL;
+	int err;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if ((req.access & ~TORUSMM_ACCESS_USER) || req.fault || req.done ||
+	    req.fault_addr || req.length > TORUSMM_RW_MAX ||
+	    req.addr > U32_MAX || req.addr + req.length > SZ_4G)
+		return -EINVAL;
+	ubuf = u64_to_user_ptr(req.buf);
+
+	if (req.length) {
+		buf = kvmalloc(req.length, GFP_KERNEL_ACCOUNT);
+		if (!buf)
+			return -ENOMEM;
+		/* Check the user buffer before the space is touched. */
+		err = -EFAULT;
+		if (write && copy_from_user(buf, ubuf, req.length))
+			goto free_buf;
+		if (!write && fault_in_safe_writeable(ubuf, req.length))
+			goto free_buf;
+	}
+
+	if (write)
+		err = tmm_space_write(space, req.addr, buf, req.length,
+				      req.access, &result);
+	else
+		err = tmm_space_read(space, req.addr, buf, req.length,
+				     req.access, &result);
+	if (err)
+		goto free_buf;
+
+	err = -EFAULT;
+	if (!write && copy_to_user(ubuf, buf, result.done))
+		goto free_buf;
+	req.done = result.done;
+	req.fault = result.fault;
+	req.fault_addr = result.fault ? result.fault_addr : 0;
+	err = copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
+free_buf:
+	kvfree(buf);
+	return err;
+}
+
+static int tmm_ioctl_clone(struct file *file, void __user *argp)
+{
+	struct tmm_space_file *sf = file->private_data;
+	struct torusmm_clone req;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved)
+		return -EINVAL;
+	if (!tmm_opener_count_space(sf->opener))
+		return -EMFILE;
+	return tmm_space_install(sf->opener, tmm_space_clone(sf->space));
+}
+
+static int tmm_ioctl_stats(struct tmm_space *space, void __user *argp)
+{
+	struct torusmm_space_stats stats;
+
+	tmm_space_get_stats(space, &stats);
+	return copy_to_user(argp, &stats, sizeof(stats)) ? -EFAULT : 0;
+}
+
+static int tmm_ioctl_dump(struct tmm_space *space, void __user *argp,
+			  bool ptes)
+{
+	size_t entry_size = ptes ? sizeof(struct torusmm_pte) :
+				   sizeof(struct torusmm_region);
+	struct torusmm_dump req;
+	u32 capacity, count = 0;
+	void *buf = NULL;
+	u64 end;
+	int err;
+
+	if (copy_from_user(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if (req.flags)
+		return -EINVAL;
+	if (ptes) {
+		end = req.length ? req.addr + req.length : SZ_4G;
+		if ((req.addr & ~PAGE_MASK) || req.addr > U32_MAX ||
+		    req.length > SZ_4G || end > SZ_4G)
+			return -EINVAL;
+	} else if (req.addr || req.length) {
+		return -EINVAL;
+	}
+
+	capacity = min(req.count, TORUSMM_DUMP_MAX);
+	if (capacity) {
+		buf = kvmalloc_array(capacity, entry_size, GFP_KERNEL_ACCOUNT);
+		if (!buf)
+			return -ENOMEM;
+	}
+	if (ptes)
+		err = tmm_space_dump_ptes(space, req.addr, end, buf, capacity,
+					  &count);
+	else
+		err = tmm_space_dump_regions(space, buf, capacity, &count);
+	if (err && err != -E2BIG)
+		goto free_buf;
+
+	if (!err && count &&
+	    copy_to_user(u64_to_user_ptr(req.buf), buf, count * entry_size)) {
+		err = -EFAULT;
+		goto free_buf;
+	}
+	req.count = count;
+	if (copy_to_user(argp, &req, sizeof(req)))
+		err = -EFAULT;
+free_buf:
+	kvfree(buf);
+	return err;
+}
+
+static long tmm_space_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct tmm_space_file *sf = file->private_data;
+	struct tmm_space *space = sf->space;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case TORUSMM_BRK:
+		return tmm_ioctl_brk(space, argp);
+	case TORUSMM_MMAP:
+		return tmm_ioctl_mmap(space, argp);
+	case TORUSMM_MUNMAP:
+		return tmm_ioctl_munmap(space, argp);
+	case TORUSMM_MPROTECT:
+		return tmm_ioctl_mprotect(space, argp);
+	case TORUSMM_TRANSLATE:
+		return tmm_ioctl_translate(space, argp);
+	case TORUSMM_READ:
+		return tmm_ioctl_rw(space, argp, false);
+	case TORUSMM_WRITE:
+		return tmm_ioctl_rw(space, argp, true);
+	case TORUSMM_CLONE:
+		return tmm_ioctl_clone(file, argp);
+	case TORUSMM_GET_STATS:
+		return tmm_ioctl_stats(space, argp);
+	case TORUSMM_DUMP_REGIONS:
+		return tmm_ioctl_dump(space, argp, false);
+	case TORUSMM_DUMP_PTES:
+		return tmm_ioctl_dump(space, argp, true);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static void tmm_tori_destroy(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < TMM_MAX_TORI; i++) {
+		tmm_torus_destroy(tmm_tori[i]);
+		tmm_tori[i] = NULL;
+	}
+}
+
+static int __init tmm_init(void)
+{
+	unsigned int i;
+	int err;
+
+	if (nr_tori < 1 || nr_tori > TMM_MAX_TORI) {
+		pr_err("torusmm: nr_tori=%u is not within 1-%u\n", nr_tori,
+		       TMM_MAX_TORI);
+		return -EINVAL;
+	}
+	if (torus_mb < TMM_TORUS_MIN_MB || torus_mb > TMM_TORUS_MAX_MB) {
+		pr_err("torusmm: torus_mb=%u is not within %u-%u\n", torus_mb,
+		       TMM_TORUS_MIN_MB, TMM_TORUS_MAX_MB);
+		return -EINVAL;
+	}
+
+	for (i = 0; i < nr_tori; i++) {
+		tmm_tori[i] = tmm_torus_create(i, torus_mb << (20 - PAGE_SHIFT));
+		if (IS_ERR(tmm_tori[i])) {
+			err = PTR_ERR(tmm_tori[i]);
+			tmm_tori[i] = NULL;
+			pr_err("torusmm: cannot reserve torus %u of %u MiB: %d\n",
+			       i, torus_mb, err);
+			goto destroy_tori;
+		}
+	}
+
+	tmm_misc.mode = mode;
+	err = misc_register(&tmm_misc);
+	if (err)
+		goto destroy_tori;
+	return 0;
+
+destroy_tori:
+	tmm_tori_destroy();
+	return err;
+}
+
+static void __exit tmm_exit(void)
+{
+	misc_deregister(&tmm_misc);
+	tmm_tori_destroy();
+}
+
+module_init(tmm_init);
+module_exit(tmm_exit);
+
+MODULE_IMPORT_NS(TORUSMM);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The torusmm authors");
+MODULE_DESCRIPTION("torusmm: software address spaces for shadow-paging experiments");
