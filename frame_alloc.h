@@ -45,7 +45,7 @@ enum tmm_frame_use {
  * @nr_spaces: address spaces on this torus (maintained by vma.c)
  */
 struct tmm_torus {
-	spinlock_t lock;
+	spinlock_t lock;	/* guards the bitmaps and counters below */
 	unsigned long *used;
 	unsigned long *full;
 	unsigned long *table;
@@ -65,6 +65,14 @@ struct tmm_torus {
 
 /**
  * struct tmm_torus_stats - a consistent snapshot of a torus's counters
+ * @nr_frames: frames in the torus
+ * @nr_free: frames not allocated
+ * @nr_used: frames allocated
+ * @high_water: most frames ever allocated at once
+ * @nr_table_frames: frames holding page tables
+ * @nr_spaces: address spaces on the torus
+ * @allocs: successful allocations
+ * @words_scanned: bitmap words read by those allocations
  */
 struct tmm_torus_stats {
 	u32 nr_frames;

@@ -38,7 +38,7 @@
 
 #define TMM_PDE_TABLE	(TORUSMM_PTE_PRESENT | TORUSMM_PTE_WRITABLE | \
 			 TORUSMM_PTE_USER)
-#define TMM_TABLE_SPAN	(1u << 22)	/* bytes one table maps */
+#define TMM_TABLE_SPAN	BIT(22)		/* bytes one table maps */
 
 /* The table a present directory entry points to. */
 static u32 *tmm_pt_table(struct tmm_pagetable *pt, u32 pde)

@@ -7,6 +7,7 @@
 #ifndef _TORUSMM_PAGETABLE_H
 #define _TORUSMM_PAGETABLE_H
 
+#include <linux/bits.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <uapi/linux/torusmm.h>
@@ -26,10 +27,10 @@ struct tmm_torus;
 #define TMM_PTE_HOLDS_FRAME	(TORUSMM_PTE_PRESENT | TORUSMM_PTE_PROTNONE)
 
 /* Flags of tmm_pt_map(). */
-#define TMM_PT_REPLACE		(1u << 0)
+#define TMM_PT_REPLACE		BIT(0)
 
 /* Access bits of tmm_pt_translate() beyond the TORUSMM_ACCESS_* ones. */
-#define TMM_ACCESS_PEEK		(1u << 31)
+#define TMM_ACCESS_PEEK		BIT(31)
 
 /**
  * struct tmm_pagetable - a two-level page table

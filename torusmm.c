@@ -206,6 +206,18 @@ static unsigned int tmm_torus_pick(void)
 	return best;
 }
 
+/*
+ * Copy in the argument of an _IOWR ioctl and write it straight back, so that
+ * an argument the caller cannot write fails with EFAULT before anything
+ * changes rather than after.
+ */
+static int tmm_copy_in_out(void *req, void __user *argp, size_t size)
+{
+	if (copy_from_user(req, argp, size) || copy_to_user(argp, req, size))
+		return -EFAULT;
+	return 0;
+}
+
 static int tmm_ioctl_create_space(struct tmm_opener *opener, void __user *argp)
 {
 	struct torusmm_create_space req;
@@ -234,7 +246,7 @@ static int tmm_ioctl_torus_info(void __user *argp)
 	struct tmm_torus_stats stats;
 	unsigned int index;
 
-	if (copy_from_user(&info, argp, sizeof(info)))
+	if (tmm_copy_in_out(&info, argp, sizeof(info)))
 		return -EFAULT;
 	if (info.index >= nr_tori || info.reserved)
 		return -EINVAL;
@@ -333,7 +345,7 @@ static int tmm_ioctl_brk(struct tmm_space *space, void __user *argp)
 {
 	struct torusmm_brk req;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
+	if (tmm_copy_in_out(&req, argp, sizeof(req)))
 		return -EFAULT;
 	if (req.flags || req.reserved || req.addr > U32_MAX)
 		return -EINVAL;
@@ -347,7 +359,7 @@ static int tmm_ioctl_mmap(struct tmm_space *space, void __user *argp)
 	u32 addr;
 	int err;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
+	if (tmm_copy_in_out(&req, argp, sizeof(req)))
 		return -EFAULT;
 	if (req.addr > U32_MAX) {
 		if (req.flags & (TORUSMM_MAP_FIXED |
@@ -360,7 +372,6 @@ static int tmm_ioctl_mmap(struct tmm_space *space, void __user *argp)
 	if (err)
 		return err;
 	req.addr = addr;
-	/* Like mmap(2), a mapping stays if the result cannot be written. */
 	return copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
@@ -395,7 +406,7 @@ static int tmm_ioctl_translate(struct tmm_space *space, void __user *argp)
 	u64 tpa = 0;
 	int err;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
+	if (tmm_copy_in_out(&req, argp, sizeof(req)))
 		return -EFAULT;
 	if ((req.access & ~known) || (req.flags & ~TORUSMM_TRANSLATE_PEEK) ||
 	    req.addr > U32_MAX)
@@ -413,9 +424,7 @@ static int tmm_ioctl_translate(struct tmm_space *space, void __user *argp)
 
 	req.tpa = err ? 0 : tpa;
 	req.fault = err ? fault : 0;
-	down_read(&space->lock);
-	req.pte = tmm_pt_lookup(&space->pt, req.addr);
-	up_read(&space->lock);
+	req.pte = tmm_space_lookup(space, req.addr);
 	return copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
@@ -428,10 +437,9 @@ static int tmm_ioctl_rw(struct tmm_space *space, void __user *argp,
 	void *buf = NULL;
 	int err;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
+	if (tmm_copy_in_out(&req, argp, sizeof(req)))
 		return -EFAULT;
-	if ((req.access & ~TORUSMM_ACCESS_USER) || req.fault || req.done ||
-	    req.fault_addr || req.length > TORUSMM_RW_MAX ||
+	if ((req.access & ~TORUSMM_ACCESS_USER) || req.length > TORUSMM_RW_MAX ||
 	    req.addr > U32_MAX || req.addr + req.length > SZ_4G)
 		return -EINVAL;
 	ubuf = u64_to_user_ptr(req.buf);
@@ -502,7 +510,7 @@ static int tmm_ioctl_dump(struct tmm_space *space, void __user *argp,
 	u64 end;
 	int err;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
+	if (tmm_copy_in_out(&req, argp, sizeof(req)))
 		return -EFAULT;
 	if (req.flags)
 		return -EINVAL;

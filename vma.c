@@ -463,8 +463,8 @@ int tmm_space_mmap(struct tmm_space *space, u32 *addr, u64 length, u32 prot,
 		    !tmm_range_is_free(space, start, start + len))
 			goto unlock;
 	} else {
-		u64 hint = PAGE_ALIGN((u64)*addr);
 		MA_STATE(mas, &space->regions, 0, 0);
+		u64 hint = PAGE_ALIGN((u64)*addr);
 
 		if (hint >= TORUSMM_USER_MIN && hint + len <= TMM_USER_END &&
 		    tmm_range_is_free(space, hint, hint + len)) {
@@ -740,6 +740,25 @@ int tmm_space_translate(struct tmm_space *space, u32 va, u32 access,
 				     NULL, 0);
 }
 EXPORT_SYMBOL_NS_GPL(tmm_space_translate, TORUSMM);
+
+/**
+ * tmm_space_lookup() - the leaf entry for an address, without side effects
+ * @space: the space
+ * @va: virtual address
+ *
+ * Context: process context; takes @space->lock shared.
+ * Return: the entry, or 0 when there is none.
+ */
+u32 tmm_space_lookup(struct tmm_space *space, u32 va)
+{
+	u32 pte;
+
+	down_read(&space->lock);
+	pte = tmm_pt_lookup(&space->pt, va);
+	up_read(&space->lock);
+	return pte;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_lookup, TORUSMM);
 
 static void tmm_copy_from_frame(struct page *page, u32 offset, void *buf,
 				u32 len)

@@ -77,6 +77,7 @@ int tmm_space_read(struct tmm_space *space, u32 va, void *buf, u32 len,
 int tmm_space_write(struct tmm_space *space, u32 va, const void *buf,
 		    u32 len, u32 access, struct tmm_access *result);
 
+u32 tmm_space_lookup(struct tmm_space *space, u32 va);
 void tmm_space_get_stats(struct tmm_space *space,
 			 struct torusmm_space_stats *stats);
 int tmm_space_dump_regions(struct tmm_space *space, struct torusmm_region *buf,
