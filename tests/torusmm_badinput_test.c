@@ -1,0 +1,1804 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The /dev/torusmm ABI, bad input: a table of rejected calls, one
+ * FIXTURE_VARIANT per row, so that each row is a test of its own and a
+ * failure names its row.  For every ioctl: NULL, unmapped and read-only user
+ * pointers (EFAULT), non-zero reserved fields and unknown flags (EINVAL),
+ * unaligned addresses, lengths that wrap around 4 GiB, ranges in the kernel
+ * half, ioctls on the wrong kind of fd and unknown ioctls (ENOTTY), the
+ * per-open space cap (EMFILE), and quota and torus exhaustion (ENOMEM).
+ * Calls that report failure in band (brk's old break, a fault code) are rows
+ * too.
+ *
+ * The fixture builds a populated, non-trivial space (regions of every
+ * protection, present, PROT_NONE and not-yet-faulted pages, accessed and
+ * dirty bits, a heap and a grown stack), prepares the row's situation (a
+ * full quota, a full torus, the space cap reached), then snapshots the
+ * regions, the PTEs with their accessed and dirty bits, the space statistics
+ * and the torus counters.  After the row's call, all of them must be
+ * byte-for-byte the same.  The number of rows run is printed at the end.
+ *
+ * Copyright (C) 2026 The torusmm authors
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "libtorusmm.h"
+
+#define PAGE		TORUSMM_PAGE_SIZE
+#define R		TORUSMM_PROT_READ
+#define RW		(TORUSMM_PROT_READ | TORUSMM_PROT_WRITE)
+#define RWX		(RW | TORUSMM_PROT_EXEC)
+#define FIXED		TORUSMM_MAP_FIXED
+#define NOREPLACE	TORUSMM_MAP_FIXED_NOREPLACE
+#define POPULATE	TORUSMM_MAP_POPULATE
+#define USER		TORUSMM_ACCESS_USER
+#define WRITE		TORUSMM_ACCESS_WRITE
+#define EXEC		TORUSMM_ACCESS_EXEC
+#define F_P		TORUSMM_FAULT_PROTECTION
+#define F_W		TORUSMM_FAULT_WRITE
+#define F_U		TORUSMM_FAULT_USER
+#define KERNEL		TORUSMM_KERNEL_BASE
+#define GUARD		TORUSMM_STACK_TOP
+#define STACK_PAGE	(TORUSMM_STACK_TOP - PAGE)
+#define HEAP		TORUSMM_HEAP_START
+#define SZ_4G		0x100000000ull
+#define BIT31		0x80000000u
+
+/*
+ * The fixture's space, from ADDR up (page offsets):
+ *   0-3   read-write, populated; 0 and 1 written (accessed, dirty);
+ *         3 made PROT_NONE after populate (a frame, not present)
+ *   4-5   read-only, populated
+ *   6-7   a hole
+ *   8-11  read-write; 8 written, 9 read, 10 and 11 never touched
+ *   12    PROT_NONE, no frame
+ * plus a three-page heap (one page written), one grown stack page and a
+ * read-write-exec mapping placed top-down with one page fetched.
+ */
+#define ADDR		0x10000000u
+#define UNTOUCHED	(ADDR + 10 * PAGE)	/* mapped RW, no frame yet */
+#define READ_ONLY	(ADDR + 4 * PAGE)
+#define PROT_NONE_PAGE	(ADDR + 12 * PAGE)
+#define HOLE		(ADDR + 6 * PAGE)
+
+#define MAX_REGIONS	64
+#define MAX_PTES	256
+#define MAX_TORI	16
+#define MAX_EXTRA	256
+
+/* A row's result when the call succeeded but reported a fault in band. */
+#define IN_BAND(code)	(0x10000 | (code))
+
+enum target { ON_SPACE, ON_DEVICE };
+
+/* Where the ioctl's argument pointer, or the user buffer inside it, points. */
+enum user_ptr { PTR_VALID, PTR_NULL, PTR_UNMAPPED, PTR_HALF_UNMAPPED,
+		PTR_READ_ONLY };
+
+/* The situation the fixture sets up before the snapshot. */
+enum prepare { PREPARE_NOTHING, FILL_QUOTA, FILL_TORUS, FILL_SPACES };
+
+union bad_arg {
+	struct torusmm_torus_info info;
+	struct torusmm_create_space create;
+	struct torusmm_brk brk;
+	struct torusmm_mmap mmap;
+	struct torusmm_munmap munmap;
+	struct torusmm_mprotect mprotect;
+	struct torusmm_translate translate;
+	struct torusmm_rw rw;
+	struct torusmm_clone clone;
+	struct torusmm_space_stats stats;
+	struct torusmm_dump dump;
+	unsigned char bytes[64];
+};
+
+/**
+ * struct bad_call - the call a row makes
+ * @cmd: the ioctl number
+ * @target: the fd it is made on
+ * @arg: the argument
+ * @by_value: an _IO ioctl whose argument is @arg.bytes[0] itself
+ * @index_past_end: set the torus index to the number of tori
+ * @ptr: where the argument pointer points
+ * @buf: where rw.buf or dump.buf points
+ */
+struct bad_call {
+	unsigned long cmd;
+	enum target target;
+	union bad_arg arg;
+	bool by_value;
+	bool index_past_end;
+	enum user_ptr ptr;
+	enum user_ptr buf;
+};
+
+/* User memory to point at: valid, unmapped, half unmapped, read-only. */
+struct user_memory {
+	unsigned char *valid;		/* four pages */
+	unsigned char *unmapped;	/* a page nothing maps */
+	unsigned char *half;		/* a page, then an unmapped one */
+	unsigned char *read_only;	/* a page, read-only during the call */
+};
+
+/* Everything a rejected call must leave as it was. */
+struct snapshot {
+	struct torusmm_region regions[MAX_REGIONS];
+	struct torusmm_pte ptes[MAX_PTES];
+	struct torusmm_space_stats stats;
+	__u32 nr_regions;
+	__u32 nr_ptes;
+	__u32 torus_free[MAX_TORI];
+	__u32 torus_tables[MAX_TORI];
+	__u32 torus_spaces[MAX_TORI];
+};
+
+/* Rows run, counted across the harness's forked children. */
+static unsigned int *rows_run;
+
+FIXTURE(bad_input) {
+	int dev;
+	int fd;
+	int hog;
+	int extra[MAX_EXTRA];
+	int nr_extra;
+	int nr_tori;
+	struct user_memory mem;
+	struct snapshot before;
+	struct snapshot after;
+};
+
+FIXTURE_VARIANT(bad_input) {
+	struct bad_call call;
+	enum prepare prepare;
+	int expect;		/* -errno, or IN_BAND(fault code) */
+	__u32 fault_errors;	/* nr_fault_errors the row adds */
+};
+
+static const char *cmd_name(unsigned long cmd)
+{
+	static const struct {
+		unsigned long cmd;
+		const char *name;
+	} names[] = {
+		{ TORUSMM_GET_API_VERSION, "GET_API_VERSION" },
+		{ TORUSMM_CHECK_EXTENSION, "CHECK_EXTENSION" },
+		{ TORUSMM_GET_TORUS_INFO, "GET_TORUS_INFO" },
+		{ TORUSMM_CREATE_SPACE, "CREATE_SPACE" },
+		{ TORUSMM_BRK, "BRK" },
+		{ TORUSMM_MMAP, "MMAP" },
+		{ TORUSMM_MUNMAP, "MUNMAP" },
+		{ TORUSMM_MPROTECT, "MPROTECT" },
+		{ TORUSMM_TRANSLATE, "TRANSLATE" },
+		{ TORUSMM_READ, "READ" },
+		{ TORUSMM_WRITE, "WRITE" },
+		{ TORUSMM_CLONE, "CLONE" },
+		{ TORUSMM_GET_STATS, "GET_STATS" },
+		{ TORUSMM_DUMP_REGIONS, "DUMP_REGIONS" },
+		{ TORUSMM_DUMP_PTES, "DUMP_PTES" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].cmd == cmd)
+			return names[i].name;
+	return "an unknown ioctl";
+}
+
+/* "-EINVAL", or "in-band fault 0x6". */
+static const char *result_str(int ret, char *buf, size_t len)
+{
+	if (ret >= IN_BAND(0)) {
+		snprintf(buf, len, "in-band fault %#x", ret & 0xffff);
+		return buf;
+	}
+	return torusmm_strret(ret, buf, len);
+}
+
+static void __attribute__((constructor)) count_rows_init(void)
+{
+	rows_run = mmap(NULL, sizeof(*rows_run), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rows_run == MAP_FAILED)
+		rows_run = NULL;
+}
+
+static void __attribute__((destructor)) count_rows_print(void)
+{
+	if (rows_run)
+		ksft_print_msg("bad-input rows run: %u\n", *rows_run);
+}
+
+static void map(struct __test_metadata *_metadata, int fd, __u64 addr,
+		__u64 length, __u32 prot, __u32 flags)
+{
+	int ret = torusmm_mmap(fd, &addr, length, prot, flags);
+
+	ASSERT_EQ(0, ret) TH_LOG("setup mmap(%#llx): %s",
+				 (unsigned long long)addr, strerror(-ret));
+}
+
+static void touch(struct __test_metadata *_metadata, int fd, __u64 addr,
+		  __u32 access)
+{
+	struct torusmm_translate tr;
+
+	ASSERT_EQ(0, torusmm_translate(fd, addr, access, 0, &tr));
+	ASSERT_EQ(0, tr.fault) TH_LOG("setup access at %#llx faulted",
+				      (unsigned long long)addr);
+}
+
+/* Build the non-trivial space the table runs against (see ADDR). */
+static void build_space(struct __test_metadata *_metadata, int fd)
+{
+	struct torusmm_rw rw;
+	__u64 brk, top = 0;
+
+	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED | POPULATE);
+	ASSERT_EQ(0, torusmm_write(fd, ADDR + 100, "torusmm", 7, USER, &rw));
+	touch(_metadata, fd, ADDR + PAGE, WRITE | USER);
+	map(_metadata, fd, READ_ONLY, 2 * PAGE, R, FIXED | POPULATE);
+	map(_metadata, fd, ADDR + 8 * PAGE, 4 * PAGE, RW, FIXED);
+	touch(_metadata, fd, ADDR + 8 * PAGE, WRITE | USER);
+	touch(_metadata, fd, ADDR + 9 * PAGE, USER);
+	map(_metadata, fd, PROT_NONE_PAGE, PAGE, TORUSMM_PROT_NONE, FIXED);
+	ASSERT_EQ(0, torusmm_mprotect(fd, ADDR + 3 * PAGE, PAGE,
+				      TORUSMM_PROT_NONE));
+	ASSERT_EQ(0, torusmm_brk(fd, HEAP + 2 * PAGE + 123, &brk));
+	touch(_metadata, fd, HEAP, WRITE | USER);
+	touch(_metadata, fd, STACK_PAGE - PAGE, WRITE | USER);
+	ASSERT_EQ(0, torusmm_mmap(fd, &top, 3 * PAGE, RWX, 0));
+	touch(_metadata, fd, top, EXEC | USER);
+}
+
+static __u32 frames_used(struct __test_metadata *_metadata, int fd)
+{
+	struct torusmm_space_stats stats;
+
+	ASSERT_EQ(0, torusmm_stats(fd, &stats));
+	return stats.nr_data_frames + stats.nr_table_frames;
+}
+
+/*
+ * Give a new space (returned) every free frame of @torus, so that the next
+ * frame anyone asks for is not there.  Bulk populates first, then single
+ * pages; a last page that needs a table too is made room for by freeing one.
+ */
+static int fill_torus(struct __test_metadata *_metadata, int dev,
+		      __u32 torus)
+{
+	struct torusmm_torus_info info;
+	__u64 base = 0, next, chunk;
+	int hog, ret;
+
+	hog = torusmm_create_space(dev, torus, TORUSMM_NO_QUOTA);
+	ASSERT_LE(0, hog);
+	ASSERT_EQ(0, torusmm_torus_info(dev, torus, &info));
+	ASSERT_EQ(0, torusmm_mmap(hog, &base, (__u64)(info.nr_free + 1) * PAGE,
+				  RW, 0));
+	next = base;
+	for (chunk = 1024; chunk; chunk /= 4) {
+		do {
+			__u64 addr = next;
+
+			ret = torusmm_mmap(hog, &addr, chunk * PAGE, RW,
+					   FIXED | POPULATE);
+			if (!ret)
+				next += chunk * PAGE;
+		} while (!ret);
+		ASSERT_EQ(-ENOMEM, ret);
+	}
+	ASSERT_EQ(0, torusmm_torus_info(dev, torus, &info));
+	if (info.nr_free) {
+		ASSERT_EQ(0, torusmm_munmap(hog, next - PAGE, PAGE));
+		map(_metadata, hog, next, PAGE, RW, FIXED | POPULATE);
+		ASSERT_EQ(0, torusmm_torus_info(dev, torus, &info));
+	}
+	ASSERT_EQ(0, info.nr_free) TH_LOG("the torus is not full");
+	return hog;
+}
+
+/* Create spaces through @dev until max_spaces are live; return how many. */
+static int fill_spaces(struct __test_metadata *_metadata, int dev,
+		       int *extra)
+{
+	int max_spaces = 64, n = 0;
+	FILE *f;
+
+	f = fopen("/sys/module/torusmm/parameters/max_spaces", "r");
+	if (f) {
+		ASSERT_EQ(1, fscanf(f, "%d", &max_spaces));
+		fclose(f);
+	}
+	ASSERT_GE(MAX_EXTRA, max_spaces - 1);
+	/* The fixture's own space is the first. */
+	while (n < max_spaces - 1) {
+		extra[n] = torusmm_create_space(dev, 0, 0);
+		ASSERT_LE(0, extra[n]) TH_LOG("space %d of %d: %s", n + 2,
+					      max_spaces, strerror(-extra[n]));
+		n++;
+	}
+	return n;
+}
+
+static void take_snapshot(struct __test_metadata *_metadata, int dev,
+			  int fd, int nr_tori, struct snapshot *s)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->nr_regions = MAX_REGIONS;
+	ASSERT_EQ(0, torusmm_dump_regions(fd, s->regions, &s->nr_regions));
+	s->nr_ptes = MAX_PTES;
+	ASSERT_EQ(0, torusmm_dump_ptes(fd, 0, 0, s->ptes, &s->nr_ptes));
+	ASSERT_EQ(0, torusmm_stats(fd, &s->stats));
+	for (i = 0; i < nr_tori; i++) {
+		struct torusmm_torus_info info;
+
+		ASSERT_EQ(0, torusmm_torus_info(dev, i, &info));
+		s->torus_free[i] = info.nr_free;
+		s->torus_tables[i] = info.nr_table_frames;
+		s->torus_spaces[i] = info.nr_spaces;
+	}
+}
+
+static void *map_user_pages(struct __test_metadata *_metadata,
+			    unsigned int n)
+{
+	void *p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_TRUE(p != MAP_FAILED);
+	return p;
+}
+
+static void make_user_memory(struct __test_metadata *_metadata,
+			     struct user_memory *mem)
+{
+	mem->valid = map_user_pages(_metadata, 4);
+	memset(mem->valid, 0xbb, 4 * PAGE);
+	mem->read_only = map_user_pages(_metadata, 1);
+	mem->half = map_user_pages(_metadata, 2);
+	ASSERT_EQ(0, munmap(mem->half + PAGE, PAGE));
+	mem->unmapped = map_user_pages(_metadata, 1);
+	ASSERT_EQ(0, munmap(mem->unmapped, PAGE));
+}
+
+FIXTURE_SETUP(bad_input)
+{
+	__u32 quota = TORUSMM_NO_QUOTA;
+
+	self->fd = -1;
+	self->hog = -1;
+	self->dev = torusmm_open();
+	/* No SKIP: this harness would still run the test body after it. */
+	ASSERT_LE(0, self->dev) TH_LOG("open " TORUSMM_DEVICE ": %s%s",
+				       strerror(-self->dev),
+				       self->dev == -ENOENT ?
+				       " (is torusmm.ko loaded?)" : "");
+	self->nr_tori = torusmm_check_extension(self->dev,
+						TORUSMM_CAP_NR_TORI);
+	ASSERT_LE(1, self->nr_tori);
+	ASSERT_GE(MAX_TORI, self->nr_tori);
+	make_user_memory(_metadata, &self->mem);
+
+	/* A full quota: measure what the space uses, make that its quota. */
+	if (variant->prepare == FILL_QUOTA) {
+		self->fd = torusmm_create_space(self->dev, 0, TORUSMM_NO_QUOTA);
+		ASSERT_LE(0, self->fd);
+		build_space(_metadata, self->fd);
+		quota = frames_used(_metadata, self->fd);
+		close(self->fd);
+	}
+	self->fd = torusmm_create_space(self->dev, 0, quota);
+	ASSERT_LE(0, self->fd) TH_LOG("create: %s", strerror(-self->fd));
+	build_space(_metadata, self->fd);
+	if (variant->prepare == FILL_QUOTA)
+		ASSERT_EQ(quota, frames_used(_metadata, self->fd));
+	if (variant->prepare == FILL_TORUS)
+		self->hog = fill_torus(_metadata, self->dev, 0);
+	if (variant->prepare == FILL_SPACES)
+		self->nr_extra = fill_spaces(_metadata, self->dev, self->extra);
+	take_snapshot(_metadata, self->dev, self->fd, self->nr_tori,
+		      &self->before);
+}
+
+FIXTURE_TEARDOWN(bad_input)
+{
+	while (self->nr_extra)
+		close(self->extra[--self->nr_extra]);
+	if (self->hog >= 0)
+		close(self->hog);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+static void *user_pointer(const struct user_memory *mem, enum user_ptr ptr,
+			  void *valid)
+{
+	switch (ptr) {
+	case PTR_VALID:
+		return valid;
+	case PTR_NULL:
+		return NULL;
+	case PTR_UNMAPPED:
+		return mem->unmapped;
+	case PTR_HALF_UNMAPPED:
+		return mem->half;
+	case PTR_READ_ONLY:
+		return mem->read_only;
+	}
+	return NULL;
+}
+
+/*
+ * Make @call on @fd.  Return: 0, -errno, or IN_BAND(fault code) for a
+ * call that succeeded but reported failure in band.
+ */
+static int make_call(struct __test_metadata *_metadata, int fd,
+		     const struct bad_call *call,
+		     const struct user_memory *mem, int nr_tori)
+{
+	union bad_arg arg = call->arg;
+	void *argp;
+	int ret;
+
+	if (call->index_past_end && call->cmd == TORUSMM_GET_TORUS_INFO)
+		arg.info.index = nr_tori;
+	else if (call->index_past_end)
+		arg.create.torus = nr_tori;
+	if (call->cmd == TORUSMM_READ || call->cmd == TORUSMM_WRITE)
+		arg.rw.buf = torusmm_ptr(user_pointer(mem, call->buf,
+						      mem->valid));
+	if (call->cmd == TORUSMM_DUMP_REGIONS || call->cmd == TORUSMM_DUMP_PTES)
+		arg.dump.buf = torusmm_ptr(user_pointer(mem, call->buf,
+							mem->valid));
+	argp = user_pointer(mem, call->ptr, &arg);
+	if (call->ptr == PTR_READ_ONLY)
+		memcpy(mem->read_only, &arg, sizeof(arg));
+	ASSERT_EQ(0, mprotect(mem->read_only, PAGE, PROT_READ));
+
+	if (call->by_value)
+		ret = ioctl(fd, call->cmd, (unsigned long)arg.bytes[0]);
+	else
+		ret = ioctl(fd, call->cmd, argp);
+	if (ret < 0)
+		return -errno;
+	/* A row that should have failed made a space: do not leak it. */
+	if (call->cmd == TORUSMM_CREATE_SPACE || call->cmd == TORUSMM_CLONE)
+		close(ret);
+	if (call->target != ON_SPACE)
+		return ret;
+
+	switch (call->cmd) {
+	case TORUSMM_BRK:
+		/* brk(2) fails in band (the old break); glibc says ENOMEM. */
+		return arg.brk.result == arg.brk.addr ? 0 : -ENOMEM;
+	case TORUSMM_TRANSLATE:
+		return arg.translate.tpa ? 0 : IN_BAND(arg.translate.fault);
+	case TORUSMM_READ:
+	case TORUSMM_WRITE:
+		if (arg.rw.done == arg.rw.length)
+			return 0;
+		/* Every in-band row faults at its first byte. */
+		EXPECT_EQ(0, arg.rw.done);
+		EXPECT_EQ(arg.rw.addr, arg.rw.fault_addr);
+		return IN_BAND(arg.rw.fault);
+	}
+	return ret;
+}
+
+TEST_F_TIMEOUT(bad_input, leaves_everything_unchanged, 60)
+{
+	const struct bad_call *call = &variant->call;
+	struct snapshot *before = &self->before, *after = &self->after;
+	char got[32], want[32];
+	int ret, i;
+
+	ret = make_call(_metadata, call->target == ON_SPACE ? self->fd :
+			self->dev, call, &self->mem, self->nr_tori);
+	if (rows_run)
+		__atomic_add_fetch(rows_run, 1, __ATOMIC_SEQ_CST);
+	ksft_print_msg("%s on the %s fd: %s (expected %s)\n",
+		       cmd_name(call->cmd),
+		       call->target == ON_SPACE ? "space" : "device",
+		       result_str(ret, got, sizeof(got)),
+		       result_str(variant->expect, want, sizeof(want)));
+	fflush(stdout);
+	EXPECT_EQ(variant->expect, ret);
+
+	take_snapshot(_metadata, self->dev, self->fd, self->nr_tori, after);
+	before->stats.nr_fault_errors += variant->fault_errors;
+	EXPECT_EQ(before->nr_regions, after->nr_regions);
+	EXPECT_EQ(0, memcmp(before->regions, after->regions,
+			    sizeof(before->regions)))
+		TH_LOG("the regions changed");
+	EXPECT_EQ(before->nr_ptes, after->nr_ptes);
+	for (i = 0; i < MAX_PTES; i++)
+		if (before->ptes[i].addr != after->ptes[i].addr ||
+		    before->ptes[i].pte != after->ptes[i].pte)
+			break;
+	EXPECT_EQ(MAX_PTES, i)
+		TH_LOG("first change: PTE %#x of %#x is now %#x of %#x",
+		       before->ptes[i].pte, before->ptes[i].addr,
+		       after->ptes[i].pte, after->ptes[i].addr);
+	EXPECT_EQ(0, memcmp(&before->stats, &after->stats,
+			    sizeof(before->stats)))
+		TH_LOG("the space statistics changed");
+	for (i = 0; i < self->nr_tori; i++) {
+		EXPECT_EQ(before->torus_free[i], after->torus_free[i])
+			TH_LOG("torus %d: frames leaked or taken", i);
+		EXPECT_EQ(before->torus_tables[i], after->torus_tables[i]);
+		EXPECT_EQ(before->torus_spaces[i], after->torus_spaces[i]);
+	}
+}
+
+/* Device ioctls. */
+
+FIXTURE_VARIANT_ADD(bad_input, api_version_with_an_argument_einval) {
+	.call = {
+		.cmd = TORUSMM_GET_API_VERSION, .target = ON_DEVICE,
+		.by_value = true, .arg.bytes = { 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, torus_info_index_past_the_end_einval) {
+	.call = {
+		.cmd = TORUSMM_GET_TORUS_INFO, .target = ON_DEVICE,
+		.index_past_end = true,
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, torus_info_index_any_einval) {
+	.call = {
+		.cmd = TORUSMM_GET_TORUS_INFO, .target = ON_DEVICE,
+		.arg.info = { .index = TORUSMM_TORUS_ANY },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, torus_info_reserved_einval) {
+	.call = {
+		.cmd = TORUSMM_GET_TORUS_INFO, .target = ON_DEVICE,
+		.arg.info = { .reserved = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, torus_info_null_efault) {
+	.call = {
+		.cmd = TORUSMM_GET_TORUS_INFO, .target = ON_DEVICE,
+		.ptr = PTR_NULL,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, torus_info_unmapped_efault) {
+	.call = {
+		.cmd = TORUSMM_GET_TORUS_INFO, .target = ON_DEVICE,
+		.ptr = PTR_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, torus_info_read_only_efault) {
+	.call = {
+		.cmd = TORUSMM_GET_TORUS_INFO, .target = ON_DEVICE,
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_flags_einval) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.arg.create = { .flags = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_flags_bit31_einval) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.arg.create = { .flags = BIT31 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_reserved_einval) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.arg.create = { .reserved = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_torus_past_the_end_einval) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.index_past_end = true,
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_torus_any_minus_one_einval) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.arg.create = { .torus = TORUSMM_TORUS_ANY - 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_null_efault) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.ptr = PTR_NULL,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_unmapped_efault) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.ptr = PTR_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_past_max_spaces_emfile) {
+	.call = { .cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE },
+	.prepare = FILL_SPACES, .expect = -EMFILE,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_on_a_full_torus_enomem) {
+	.call = { .cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE },
+	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+/* Each ioctl on the wrong kind of fd, and unknown ioctls. */
+
+FIXTURE_VARIANT_ADD(bad_input, brk_on_the_device_enotty) {
+	.call = { .cmd = TORUSMM_BRK, .target = ON_DEVICE },
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_MMAP, .target = ON_DEVICE,
+		.arg.mmap = { .length = PAGE, .prot = RW },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP, .target = ON_DEVICE,
+		.arg.munmap = { .addr = ADDR, .length = PAGE },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT, .target = ON_DEVICE,
+		.arg.mprotect = { .addr = ADDR, .length = PAGE, .prot = R },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE, .target = ON_DEVICE,
+		.arg.translate = { .addr = ADDR },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_READ, .target = ON_DEVICE,
+		.arg.rw = { .addr = ADDR, .length = 16 },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_WRITE, .target = ON_DEVICE,
+		.arg.rw = { .addr = ADDR, .length = 16 },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_on_the_device_enotty) {
+	.call = { .cmd = TORUSMM_CLONE, .target = ON_DEVICE },
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, stats_on_the_device_enotty) {
+	.call = { .cmd = TORUSMM_GET_STATS, .target = ON_DEVICE },
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_DUMP_REGIONS, .target = ON_DEVICE,
+		.arg.dump = { .count = MAX_REGIONS },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES, .target = ON_DEVICE,
+		.arg.dump = { .count = MAX_PTES },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, api_version_on_a_space_enotty) {
+	.call = {
+		.cmd = TORUSMM_GET_API_VERSION, .target = ON_SPACE,
+		.by_value = true,
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, check_extension_on_a_space_enotty) {
+	.call = {
+		.cmd = TORUSMM_CHECK_EXTENSION, .target = ON_SPACE,
+		.by_value = true, .arg.bytes = { TORUSMM_CAP_NR_TORI },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, torus_info_on_a_space_enotty) {
+	.call = { .cmd = TORUSMM_GET_TORUS_INFO, .target = ON_SPACE },
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_on_a_space_enotty) {
+	.call = { .cmd = TORUSMM_CREATE_SPACE, .target = ON_SPACE },
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, unknown_device_ioctl_enotty) {
+	.call = { .cmd = _IO(TORUSMMIO, 0x04), .target = ON_DEVICE },
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, unknown_space_ioctl_enotty) {
+	.call = { .cmd = _IO(TORUSMMIO, 0x1b), .target = ON_SPACE },
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_number_with_another_size_enotty) {
+	.call = { .cmd = _IOWR(TORUSMMIO, 0x11, __u64), .target = ON_SPACE },
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_number_with_another_direction_enotty) {
+	.call = {
+		.cmd = _IOW(TORUSMMIO, 0x11, struct torusmm_mmap),
+		.target = ON_SPACE, .arg.mmap = { .length = PAGE, .prot = RW },
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, torus_info_number_as_ior_enotty) {
+	.call = {
+		.cmd = _IOR(TORUSMMIO, 0x02, struct torusmm_torus_info),
+		.target = ON_DEVICE,
+	},
+	.expect = -ENOTTY,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, terminal_ioctl_on_a_space_enotty) {
+	.call = { .cmd = _IO('T', 0x01), .target = ON_SPACE },
+	.expect = -ENOTTY,
+};
+
+/* TORUSMM_BRK: failure to move is in band, as brk(2)'s old break. */
+
+FIXTURE_VARIANT_ADD(bad_input, brk_flags_einval) {
+	.call = {
+		.cmd = TORUSMM_BRK,
+		.arg.brk = { .addr = HEAP + PAGE, .flags = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, brk_reserved_einval) {
+	.call = {
+		.cmd = TORUSMM_BRK,
+		.arg.brk = { .addr = HEAP + PAGE, .reserved = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, brk_above_4g_einval) {
+	.call = { .cmd = TORUSMM_BRK, .arg.brk = { .addr = SZ_4G + HEAP } },
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, brk_null_efault) {
+	.call = { .cmd = TORUSMM_BRK, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, brk_unmapped_efault) {
+	.call = { .cmd = TORUSMM_BRK, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, brk_into_a_mapping_keeps_the_break) {
+	.call = { .cmd = TORUSMM_BRK, .arg.brk = { .addr = ADDR + PAGE } },
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, brk_into_the_kernel_half_keeps_the_break) {
+	.call = { .cmd = TORUSMM_BRK, .arg.brk = { .addr = KERNEL + PAGE } },
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, brk_to_4g_minus_1_keeps_the_break) {
+	.call = { .cmd = TORUSMM_BRK, .arg.brk = { .addr = 0xffffffffu } },
+	.expect = -ENOMEM,
+};
+
+/* TORUSMM_MMAP */
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_unknown_prot_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP, .arg.mmap = { .length = PAGE, .prot = 8 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_prot_bit31_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = PAGE, .prot = BIT31 | R },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_unknown_flag_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = PAGE, .prot = RW, .flags = 1 << 3 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_flag_bit31_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = PAGE, .prot = RW, .flags = BIT31 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_zero_length_einval) {
+	.call = { .cmd = TORUSMM_MMAP, .arg.mmap = { .prot = RW } },
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_length_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = SZ_4G + PAGE, .prot = RW },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_length_wrapping_u64_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = ~0ull, .prot = RW },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_length_4g_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = SZ_4G, .prot = RW },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_unaligned_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = HOLE + 0x800, .length = PAGE, .prot = RW,
+			      .flags = FIXED },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_noreplace_unaligned_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = HOLE + 1, .length = PAGE, .prot = RW,
+			      .flags = NOREPLACE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_at_page_0_eperm) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = 0, .length = PAGE, .prot = RW,
+			      .flags = FIXED },
+	},
+	.expect = -EPERM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = SZ_4G + HOLE, .length = PAGE, .prot = RW,
+			      .flags = FIXED },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_in_the_kernel_half_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = KERNEL, .length = PAGE, .prot = RW,
+			      .flags = FIXED },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_noreplace_in_the_kernel_half_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = 0xfffff000u, .length = PAGE, .prot = RW,
+			      .flags = NOREPLACE },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_on_the_stack_guard_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = GUARD, .length = PAGE, .prot = RW,
+			      .flags = FIXED },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_wrapping_4g_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = 0xfffff000u, .length = 2 * PAGE,
+			      .prot = RW, .flags = FIXED },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_length_wrapping_32_bits_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = HOLE, .length = 0xfffff000u, .prot = RW,
+			      .flags = FIXED },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_noreplace_over_a_mapping_eexist) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = HOLE - PAGE, .length = 2 * PAGE,
+			      .prot = RW, .flags = NOREPLACE },
+	},
+	.expect = -EEXIST,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_noreplace_over_prot_none_eexist) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = PROT_NONE_PAGE, .length = PAGE,
+			      .prot = RW, .flags = FIXED | NOREPLACE },
+	},
+	.expect = -EEXIST,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_larger_than_any_gap_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = 0x7e000000u, .prot = RW },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_null_efault) {
+	.call = { .cmd = TORUSMM_MMAP, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_unmapped_efault) {
+	.call = { .cmd = TORUSMM_MMAP, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_populate_past_the_quota_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = PAGE, .prot = RW, .flags = POPULATE },
+	},
+	.prepare = FILL_QUOTA, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_populate_past_the_quota_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = UNTOUCHED, .length = PAGE, .prot = RW,
+			      .flags = FIXED | POPULATE },
+	},
+	.prepare = FILL_QUOTA, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_populate_on_a_full_torus_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = 4 * PAGE, .prot = RW,
+			      .flags = POPULATE },
+	},
+	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_populate_replacing_on_a_full_torus_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = ADDR, .length = 4 * PAGE, .prot = RW,
+			      .flags = FIXED | POPULATE },
+	},
+	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+/* TORUSMM_MUNMAP */
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_unaligned_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = ADDR + 1, .length = PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_zero_length_einval) {
+	.call = { .cmd = TORUSMM_MUNMAP, .arg.munmap = { .addr = ADDR } },
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_in_the_kernel_half_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = KERNEL, .length = PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_over_the_stack_guard_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = STACK_PAGE, .length = 2 * PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_length_wrapping_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = ADDR, .length = 0xf0001000u },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_length_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = ADDR, .length = 2 * SZ_4G },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_length_wrapping_u64_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = ADDR, .length = ~0ull },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = SZ_4G + ADDR, .length = PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_flags_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = ADDR, .length = PAGE, .flags = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_reserved_einval) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = ADDR, .length = PAGE, .reserved = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_null_efault) {
+	.call = { .cmd = TORUSMM_MUNMAP, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_unmapped_efault) {
+	.call = { .cmd = TORUSMM_MUNMAP, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+/* TORUSMM_MPROTECT: stricter than Linux, a hole changes nothing. */
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_unaligned_einval) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR + 8, .length = PAGE, .prot = R },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_unknown_prot_einval) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR, .length = PAGE, .prot = 8 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_prot_bit31_einval) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR, .length = PAGE,
+				  .prot = BIT31 | R },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_flags_einval) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR, .length = PAGE, .prot = R,
+				  .flags = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_in_the_kernel_half_enomem) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = KERNEL, .length = PAGE, .prot = R },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_over_the_stack_guard_enomem) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = STACK_PAGE, .length = 2 * PAGE,
+				  .prot = R },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_length_wrapping_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR, .length = 0xf0001000u,
+				  .prot = R },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_length_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR, .length = SZ_4G + PAGE,
+				  .prot = R },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = SZ_4G + ADDR, .length = PAGE,
+				  .prot = R },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_across_a_hole_enomem) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR, .length = 12 * PAGE,
+				  .prot = R },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_of_nothing_enomem) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = HOLE, .length = PAGE, .prot = RW },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_null_efault) {
+	.call = { .cmd = TORUSMM_MPROTECT, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_unmapped_efault) {
+	.call = { .cmd = TORUSMM_MPROTECT, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+/* TORUSMM_TRANSLATE: a fault is in band; a fault-in without a frame is not. */
+
+FIXTURE_VARIANT_ADD(bad_input, translate_access_bit0_einval) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = ADDR, .access = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_access_bit3_einval) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = ADDR, .access = 1 << 3 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_access_bit31_einval) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = BIT31 | USER },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_write_and_fetch_einval) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = ADDR,
+				   .access = WRITE | EXEC | USER },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_unknown_flag_einval) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = ADDR, .access = USER,
+				   .flags = 1 << 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_flag_bit31_einval) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = ADDR, .access = USER,
+				   .flags = BIT31 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = SZ_4G + ADDR, .access = USER },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_null_efault) {
+	.call = { .cmd = TORUSMM_TRANSLATE, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_unmapped_efault) {
+	.call = { .cmd = TORUSMM_TRANSLATE, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_user_read_of_the_kernel_half_faults) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = KERNEL, .access = USER },
+	},
+	.expect = IN_BAND(F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_user_write_of_the_kernel_half_faults) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = 0xfffff000u,
+				   .access = WRITE | USER },
+	},
+	.expect = IN_BAND(F_W | F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_of_page_0_faults) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = 0, .access = USER },
+	},
+	.expect = IN_BAND(F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_of_the_stack_guard_faults) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = GUARD, .access = WRITE | USER },
+	},
+	.expect = IN_BAND(F_W | F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_write_of_read_only_faults) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = READ_ONLY, .access = WRITE | USER },
+	},
+	.expect = IN_BAND(F_P | F_W | F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_fault_in_past_the_quota_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = WRITE | USER },
+	},
+	.prepare = FILL_QUOTA, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_past_the_quota_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = STACK_PAGE - 2 * PAGE,
+				   .access = USER },
+	},
+	.prepare = FILL_QUOTA, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_fault_in_on_a_full_torus_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = USER },
+	},
+	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_on_a_full_torus_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = STACK_PAGE - 2 * PAGE,
+				   .access = WRITE | USER },
+	},
+	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+/* TORUSMM_READ and TORUSMM_WRITE */
+
+FIXTURE_VARIANT_ADD(bad_input, read_access_write_einval) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = ADDR, .length = 16,
+			    .access = WRITE | USER },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_access_fetch_einval) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = ADDR, .length = 16, .access = EXEC },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_access_bit31_einval) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = BIT31 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_longer_than_rw_max_einval) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = ADDR, .length = TORUSMM_RW_MAX + 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_length_wrapping_u64_einval) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = ~0ull },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = SZ_4G + ADDR, .length = 16 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_range_wrapping_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = 0xfffff000u, .length = 2 * PAGE,
+			    .access = USER },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_range_wrapping_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = 0xffffff00u, .length = PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_null_efault) {
+	.call = { .cmd = TORUSMM_READ, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_unmapped_efault) {
+	.call = { .cmd = TORUSMM_WRITE, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_into_a_null_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16 }, .buf = PTR_NULL,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_from_a_null_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16 }, .buf = PTR_NULL,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_into_an_unmapped_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = PAGE },
+		.buf = PTR_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_from_an_unmapped_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = PAGE },
+		.buf = PTR_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_into_a_half_unmapped_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = 2 * PAGE,
+			    .access = USER },
+		.buf = PTR_HALF_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_from_a_half_unmapped_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 2 * PAGE,
+			    .access = USER },
+		.buf = PTR_HALF_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_into_a_read_only_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = 64 },
+		.buf = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_of_the_kernel_half_faults) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = KERNEL, .length = 16, .access = USER },
+	},
+	.expect = IN_BAND(F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_of_the_kernel_half_faults) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = 0xc0000000u, .length = 16, .access = USER },
+	},
+	.expect = IN_BAND(F_W | F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_of_read_only_faults) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = READ_ONLY, .length = 16, .access = USER },
+	},
+	.expect = IN_BAND(F_P | F_W | F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_of_prot_none_faults) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = ADDR + 3 * PAGE, .length = 16,
+			    .access = USER },
+	},
+	.expect = IN_BAND(F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_fault_in_past_the_quota_enomem) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+	},
+	.prepare = FILL_QUOTA, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_fault_in_past_the_quota_enomem) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+	},
+	.prepare = FILL_QUOTA, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_fault_in_on_a_full_torus_enomem) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16 },
+	},
+	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+/* TORUSMM_CLONE */
+
+FIXTURE_VARIANT_ADD(bad_input, clone_flags_einval) {
+	.call = { .cmd = TORUSMM_CLONE, .arg.clone = { .flags = 1 } },
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_reserved_einval) {
+	.call = { .cmd = TORUSMM_CLONE, .arg.clone = { .reserved = 1 } },
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_null_efault) {
+	.call = { .cmd = TORUSMM_CLONE, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_unmapped_efault) {
+	.call = { .cmd = TORUSMM_CLONE, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_past_max_spaces_emfile) {
+	.call = { .cmd = TORUSMM_CLONE },
+	.prepare = FILL_SPACES, .expect = -EMFILE,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_on_a_full_torus_enomem) {
+	.call = { .cmd = TORUSMM_CLONE },
+	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+/* TORUSMM_GET_STATS */
+
+FIXTURE_VARIANT_ADD(bad_input, stats_null_efault) {
+	.call = { .cmd = TORUSMM_GET_STATS, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, stats_unmapped_efault) {
+	.call = { .cmd = TORUSMM_GET_STATS, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, stats_read_only_efault) {
+	.call = { .cmd = TORUSMM_GET_STATS, .ptr = PTR_READ_ONLY },
+	.expect = -EFAULT,
+};
+
+/* TORUSMM_DUMP_REGIONS and TORUSMM_DUMP_PTES */
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_flags_einval) {
+	.call = {
+		.cmd = TORUSMM_DUMP_REGIONS,
+		.arg.dump = { .count = MAX_REGIONS, .flags = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_addr_einval) {
+	.call = {
+		.cmd = TORUSMM_DUMP_REGIONS,
+		.arg.dump = { .count = MAX_REGIONS, .addr = ADDR },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_length_einval) {
+	.call = {
+		.cmd = TORUSMM_DUMP_REGIONS,
+		.arg.dump = { .count = MAX_REGIONS, .length = PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_null_efault) {
+	.call = { .cmd = TORUSMM_DUMP_REGIONS, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_unmapped_efault) {
+	.call = { .cmd = TORUSMM_DUMP_REGIONS, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_read_only_efault) {
+	.call = {
+		.cmd = TORUSMM_DUMP_REGIONS,
+		.arg.dump = { .count = MAX_REGIONS }, .ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_into_a_null_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_DUMP_REGIONS,
+		.arg.dump = { .count = MAX_REGIONS }, .buf = PTR_NULL,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_into_an_unmapped_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_DUMP_REGIONS,
+		.arg.dump = { .count = MAX_REGIONS }, .buf = PTR_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_regions_into_a_short_buffer_e2big) {
+	.call = { .cmd = TORUSMM_DUMP_REGIONS, .arg.dump = { .count = 1 } },
+	.expect = -E2BIG,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_flags_einval) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES,
+		.arg.dump = { .count = MAX_PTES, .flags = 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_unaligned_einval) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES,
+		.arg.dump = { .count = MAX_PTES, .addr = ADDR + 4,
+			      .length = PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_range_wrapping_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES,
+		.arg.dump = { .count = MAX_PTES, .addr = 0xfffff000u,
+			      .length = 2 * PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES,
+		.arg.dump = { .count = MAX_PTES, .addr = SZ_4G,
+			      .length = PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_length_above_4g_einval) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES,
+		.arg.dump = { .count = MAX_PTES, .length = SZ_4G + PAGE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_null_efault) {
+	.call = { .cmd = TORUSMM_DUMP_PTES, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_unmapped_efault) {
+	.call = { .cmd = TORUSMM_DUMP_PTES, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_into_a_null_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES, .arg.dump = { .count = MAX_PTES },
+		.buf = PTR_NULL,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_into_an_unmapped_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES, .arg.dump = { .count = MAX_PTES },
+		.buf = PTR_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_into_a_short_buffer_e2big) {
+	.call = { .cmd = TORUSMM_DUMP_PTES, .arg.dump = { .count = 2 } },
+	.expect = -E2BIG,
+};
+
+TEST_HARNESS_MAIN
