@@ -1,0 +1,320 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The body of `make check`: build the test kernels, build the modules
+# against both with W=1, run the static checks, build the userspace
+# clients and tests, test the result checker, run the KUnit suites and
+# the kselftests in the debug VM and the kselftests in the stock VM, load
+# and unload twice and look for leaks, and prove with a deliberately broken
+# module that each kind of bug is caught.  Every step prints a heading
+# and PASS/FAIL lines, and goes on after a failure where that makes sense.
+#
+# The last line, "check: N passed, N failed", counts KUnit cases, kselftest
+# cases, result-checker self-tests, expected-failure runs and static
+# checks, plus one check per kernel, per build and per VM run (the run's
+# own verdict: plan finished, no splat, no leak).  Exit status: 0 only if
+# nothing failed.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$TORUSMM_TOP"
+
+# make check and make demo share build/: one at a time per checkout.
+mkdir -p build
+exec 9>build/.lock
+if ! flock -n 9; then
+	echo "check: another make check or make demo is using build/; waiting" >&2
+	flock 9
+fi
+
+build=$TORUSMM_TOP/build
+logs=$build/logs
+mkdir -p "$logs"
+started=$(date +%s)
+passed=0
+failed=0
+failures=()
+
+heading() {
+	printf '\n=== %s\n' "$*"
+}
+
+pass() {
+	passed=$((passed + 1))
+	echo "PASS: $1"
+}
+
+fail() {
+	failed=$((failed + 1))
+	failures+=("$1")
+	echo "FAIL: $1"
+}
+
+# Add the "NAME: N passed, N failed" line of a sub-script to the totals.
+add_counts() {
+	local line
+	line=$(grep -E '^[a-z -]+: [0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1) || true
+	if [ -z "$line" ]; then
+		fail "$2: no result line (the script died; see $1)"
+		return
+	fi
+	line=${line#*: }
+	passed=$((passed + ${line%% passed*}))
+	line=${line#*passed, }
+	failed=$((failed + ${line%% failed*}))
+	[ "${line%% failed*}" -eq 0 ] || failures+=("$2")
+}
+
+finish() {
+	local f
+	heading "Summary ($(($(date +%s) - started)) s; logs in $logs)"
+	for f in "${failures[@]}"; do
+		echo "failed: $f"
+	done
+	echo "check: $passed passed, $failed failed"
+	[ "$failed" -ne 0 ] || exit 0
+	exit 1
+}
+
+heading "1. Test kernels"
+if debug_kdir=$(scripts/build-test-kernel.sh); then
+	pass "debug kernel $(cat "$debug_kdir/include/config/kernel.release") in $debug_kdir"
+else
+	fail "debug kernel build (scripts/build-test-kernel.sh)"
+	finish
+fi
+if stock_image=$(scripts/fetch-stock-kernel.sh); then
+	pass "stock kernel $stock_image"
+else
+	fail "stock kernel fetch (scripts/fetch-stock-kernel.sh)"
+	finish
+fi
+stock_kdir=/lib/modules/$(tmm_stock_abi)/build
+source_dir=$(tmm_source_dir)
+
+# Copy the module sources into their own build directory, so that objects
+# built for one kernel never meet the other kernel.
+sync_sources() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	rsync -a --include='/Kbuild' --include='/*.c' --include='/*.h' \
+		--include='/include/***' --include='/kunit/' \
+		--include='/kunit/Kbuild' --include='/kunit/*.[ch]' \
+		--exclude='*' ./ "$1/"
+}
+
+# build_modules NAME KDIR DIR: a fresh W=1 build, which fails on any warning.
+build_modules() {
+	local name=$1 kdir=$2 dir=$3 log=$logs/build-$1.log
+	sync_sources "$dir"
+	if ! make -C "$kdir" M="$dir" W=1 modules >"$log" 2>&1; then
+		fail "$name modules build (see $log)"
+		tail -n 20 "$log"
+		return 1
+	fi
+	if grep -q 'warning:' "$log"; then
+		fail "$name modules build has warnings (W=1):"
+		grep 'warning:' "$log"
+		return 1
+	fi
+	pass "$name modules: $(cd "$dir" && find . -name '*.ko' | sort | tr '\n' ' ')(W=1, no warnings)"
+}
+
+heading "2. Modules (W=1, zero warnings)"
+debug_ok=0 stock_ok=0
+build_modules debug "$debug_kdir" "$build/debug" && debug_ok=1
+build_modules stock "$stock_kdir" "$build/stock" && stock_ok=1
+
+heading "3. Static checks"
+scripts/static-checks.sh 2>&1 | tee "$logs/static-checks.log" || true
+add_counts "$logs/static-checks.log" "static checks"
+
+heading "4. Userspace clients and tests"
+for part in clients tests; do
+	if [ ! -f "$part/Makefile" ]; then
+		echo "note: $part/Makefile does not exist yet: nothing to build"
+		continue
+	fi
+	args=()
+	[ "$part" = clients ] || args=(KSFT_DIR="$source_dir/tools/testing/selftests")
+	if make -C "$part" "${args[@]}" >"$logs/build-$part.log" 2>&1; then
+		pass "make -C $part"
+	else
+		fail "make -C $part (see $logs/build-$part.log)"
+		tail -n 20 "$logs/build-$part.log"
+	fi
+done
+test_dirs=()
+nr_tests=0
+for bits in 64 32; do
+	dir=tests/out/$bits
+	[ -d "$dir" ] || continue
+	n=$(find "$dir" -maxdepth 1 -type f -perm -u+x | wc -l)
+	nr_tests=$((nr_tests + n))
+	test_dirs+=(-a "$dir=/tests/$bits")
+done
+clients=()
+for client in clients/torusmm-demo clients/torusmmctl; do
+	[ -x "$client" ] && clients+=(-a "$client=/$client")
+done
+echo "test executables: $nr_tests (tests/out/64 and tests/out/32)"
+[ "$nr_tests" -gt 0 ] || echo "note: no test executables yet: zero kselftests will run"
+
+heading "5. Result checker self-tests"
+tests/harness/test-check-log.sh 2>&1 | tee "$logs/test-check-log.log" || true
+add_counts "$logs/test-check-log.log" "result checker self-tests"
+
+# write_plan KIND NR_SUITES: the test plan /init runs in the VM.
+write_plan() {
+	local kind=$1 nr_suites=$2
+	cat <<'EOF'
+# Test plan written by scripts/check.sh; run by /init in the test VM.
+fail=0
+run() {
+	"$@" || { echo "TORUSMM-STEP-FAILED rc=$? $*"; fail=1; }
+}
+load() {
+	run insmod /modules/torusmm_core.ko
+	run insmod /modules/torusmm.ko
+}
+unload() {
+	run rmmod torusmm
+	run rmmod torusmm_core
+}
+echo "TORUSMM-FREE-PAGES start=$(tmm-free-pages)"
+EOF
+	if [ "$kind" = debug ]; then
+		cat <<EOF
+# Suites loaded from a module print no top-level KTAP header; give them
+# one, or kunit.py misreads their results (see scripts/check-log.py).
+run insmod /modules/torusmm_core.ko
+echo TORUSMM-KUNIT-BEGIN >/dev/kmsg
+echo "KTAP version 1" >/dev/kmsg
+echo "1..$nr_suites" >/dev/kmsg
+run insmod /modules/torusmm_kunit.ko
+echo TORUSMM-KUNIT-END >/dev/kmsg
+run rmmod torusmm_kunit
+run rmmod torusmm_core
+EOF
+	fi
+	cat <<'EOF'
+load
+ls -l /dev/torusmm
+for test in /tests/64/* /tests/32/*; do
+	[ -f "$test" ] && [ -x "$test" ] || continue
+	echo "TORUSMM-TEST-BEGIN $test"
+	timeout -s KILL 300 "$test" >/tmp/test.out 2>&1
+	rc=$?
+	cat /tmp/test.out
+	rm -f /tmp/test.out
+	echo "TORUSMM-TEST-END $test rc=$rc"
+done
+unload
+for round in 1 2; do
+	load
+	unload
+done
+EOF
+	if [ "$kind" = debug ]; then
+		cat <<'EOF'
+# kmemleak ignores objects younger than 5 s; scan twice to settle.
+echo scan >/sys/kernel/debug/kmemleak
+sleep 6
+echo scan >/sys/kernel/debug/kmemleak
+cat /sys/kernel/debug/kmemleak
+EOF
+	fi
+	cat <<'EOF'
+echo "TORUSMM-FREE-PAGES end=$(tmm-free-pages)"
+exit $fail
+EOF
+}
+
+# vm_run KIND DIR: boot KIND with the modules of DIR, the clients and the
+# tests; judge the log and add its counts.
+vm_run() {
+	local kind=$1 dir=$2 nr_suites=0 initrd plan log counts status timeout
+	local modules=(-m "$dir/torusmm_core.ko" -m "$dir/torusmm.ko")
+	local checker_args=(--expect-free-pages)
+	if [ "$kind" = debug ]; then
+		nr_suites=$(kunit_suites "$dir/kunit/torusmm_kunit.ko")
+		modules+=(-m "$dir/kunit/torusmm_kunit.ko")
+		checker_args+=(--expect-kunit)
+	fi
+	plan=$build/plan-$kind.sh
+	initrd=$build/initramfs-$kind.cpio.gz
+	log=$logs/vm-$kind.log
+	counts=$build/counts-$kind
+	write_plan "$kind" "$nr_suites" >"$plan"
+	if ! scripts/mkinitramfs.sh -o "$initrd" -p "$plan" "${modules[@]}" \
+		"${test_dirs[@]}" "${clients[@]}"; then
+		fail "$kind VM: could not build its initramfs"
+		return
+	fi
+	status=0
+	timeout=600
+	[ "$kind" = stock ] || timeout=900
+	scripts/run-vm.sh -k "$kind" -i "$initrd" -l "$log" -t $timeout || status=$?
+	[ $status -ne 2 ] || { fail "$kind VM: refused to boot (vermagic)"; return; }
+	rm -f "$counts"
+	scripts/check-log.py --label "$kind VM" --source-dir "$source_dir" \
+		--counts "$counts" "${checker_args[@]}" "$log" || true
+	[ -f "$counts" ] || { fail "$kind VM: the checker died"; return; }
+	tally "$kind VM" "$counts" "$log"
+}
+
+# The number of KUnit suites a module holds: one pointer per suite in its
+# .kunit_test_suites section.
+kunit_suites() {
+	local size
+	size=$(objdump -h "$1" | awk '$2 == ".kunit_test_suites" { print $3 }') || true
+	echo $((0x${size:-0} / 8))
+}
+
+# tally LABEL COUNTS LOG: add one VM run's test cases and its own verdict.
+tally() {
+	local label=$1 log=$3 key value
+	local kp=0 kf=0 ks=0 tp=0 tf=0 ts=0 other=0
+	while IFS='=' read -r key value; do
+		case $key in
+		kunit_passed) kp=$value ;;
+		kunit_failed) kf=$value ;;
+		kunit_skipped) ks=$value ;;
+		kselftest_passed) tp=$value ;;
+		kselftest_failed) tf=$value ;;
+		kselftest_skipped) ts=$value ;;
+		other_failures) other=$value ;;
+		esac
+	done <"$2"
+	# Only the debug kernel has KUnit.
+	[ "$label" = "stock VM" ] ||
+		echo "$label: KUnit: $((kp + kf + ks)) cases ran, $kp passed, $kf failed, $ks skipped"
+	echo "$label: kselftests: $((tp + tf + ts)) ran, $tp passed, $tf failed, $ts skipped"
+	passed=$((passed + kp + tp))
+	failed=$((failed + kf + tf))
+	[ $((kf + tf)) -eq 0 ] || failures+=("$label: $((kf + tf)) test cases (see $log)")
+	if [ "$other" -eq 0 ]; then
+		pass "$label: plan finished, no kernel splat, no leak"
+	else
+		fail "$label: $other problems besides failed test cases (see $log)"
+	fi
+}
+
+heading "6. Debug VM: KUnit, kselftests, load/unload, kmemleak, free pages"
+if [ $debug_ok -eq 1 ]; then
+	vm_run debug "$build/debug"
+else
+	fail "debug VM: skipped, the debug modules did not build"
+fi
+
+heading "7. Stock VM: kselftests, load/unload, free pages"
+if [ $stock_ok -eq 1 ]; then
+	vm_run stock "$build/stock"
+else
+	fail "stock VM: skipped, the stock modules did not build"
+fi
+
+heading "8. Expected-failure runs: a deliberately broken module"
+tests/harness/run-broken.sh 2>&1 | tee "$logs/run-broken.log" || true
+add_counts "$logs/run-broken.log" "expected-failure runs"
+
+finish
