@@ -91,21 +91,10 @@ fi
 stock_kdir=/lib/modules/$(tmm_stock_abi)/build
 source_dir=$(tmm_source_dir)
 
-# Copy the module sources into their own build directory, so that objects
-# built for one kernel never meet the other kernel.
-sync_sources() {
-	rm -rf "$1"
-	mkdir -p "$1"
-	rsync -a --include='/Kbuild' --include='/*.c' --include='/*.h' \
-		--include='/include/***' --include='/kunit/' \
-		--include='/kunit/Kbuild' --include='/kunit/*.[ch]' \
-		--exclude='*' ./ "$1/"
-}
-
 # build_modules NAME KDIR DIR: a fresh W=1 build, which fails on any warning.
 build_modules() {
 	local name=$1 kdir=$2 dir=$3 log=$logs/build-$1.log
-	sync_sources "$dir"
+	tmm_sync_sources "$dir"
 	if ! make -C "$kdir" M="$dir" W=1 modules >"$log" 2>&1; then
 		fail "$name modules build (see $log)"
 		tail -n 20 "$log"

@@ -25,12 +25,7 @@ scripts/fetch-stock-kernel.sh >/dev/null
 abi=$(tmm_stock_abi)
 
 echo "demo: building the modules for $abi in $dir"
-rm -rf "$dir"
-mkdir -p "$dir"
-rsync -a --include='/Kbuild' --include='/*.c' --include='/*.h' \
-	--include='/include/***' --include='/kunit/' \
-	--include='/kunit/Kbuild' --include='/kunit/*.[ch]' \
-	--exclude='*' ./ "$dir/"
+tmm_sync_sources "$dir"
 make -s -C "/lib/modules/$abi/build" M="$dir" modules >"$build/logs/build-demo.log" 2>&1 ||
 	{ tail -n 20 "$build/logs/build-demo.log"; tmm_die "module build failed"; }
 

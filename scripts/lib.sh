@@ -39,3 +39,15 @@ tmm_die() {
 	echo "torusmm: $*" >&2
 	exit 1
 }
+
+# tmm_sync_sources DIR: copy the module sources (not the tree's objects)
+# into a build directory of their own, so that objects built for one kernel
+# never meet the other kernel.
+tmm_sync_sources() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	rsync -a --include='/Kbuild' --include='/*.c' --include='/*.h' \
+		--include='/include/***' --include='/kunit/' \
+		--include='/kunit/Kbuild' --include='/kunit/*.[ch]' \
+		--exclude='*' "$TORUSMM_TOP/" "$1/"
+}

@@ -5,7 +5,8 @@
 # checkpatch.pl --strict on every C source and header, kernel-doc -none
 # -Werror on the module sources and headers, the uapi header compiled on
 # its own as C and C++ (64- and 32-bit) with -Wall -Werror, and a sparse
-# (C=2) build of the modules against the debug kernel without a warning.
+# (C=2) build of the modules against the debug kernel without a warning,
+# and the ABI document checked against the header and the sources.
 # Ends with "static checks: N passed, N failed".
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -84,12 +85,7 @@ done < <(sources ':(glob)include/uapi/**/*.h')
 echo "--- sparse (C=2) against the debug kernel"
 kdir=$(tmm_debug_dir)
 dir=$build/sparse
-rm -rf "$dir"
-mkdir -p "$dir"
-rsync -a --include='/Kbuild' --include='/*.c' --include='/*.h' \
-	--include='/include/***' --include='/kunit/' \
-	--include='/kunit/Kbuild' --include='/kunit/*.[ch]' \
-	--exclude='*' ./ "$dir/"
+tmm_sync_sources "$dir"
 log=$build/sparse.log
 if ! make -C "$kdir" M="$dir" C=2 modules >"$log" 2>&1; then
 	fail "sparse build failed (see $log)"
@@ -99,6 +95,14 @@ elif grep -qE '(warning|error):' "$log"; then
 	grep -E '(warning|error):' "$log" | sed 's/^/    /'
 else
 	pass "sparse: $(grep -c '^  CHECK' "$log") files checked, no warnings"
+fi
+
+echo "--- ABI document against the header and the sources"
+if out=$(python3 scripts/check-abi-doc.py 2>&1); then
+	pass "Documentation/torusmm-api.rst documents every ioctl, field and errno"
+else
+	fail "Documentation/torusmm-api.rst is out of step with the ABI"
+	echo "$out" | sed 's/^/    /'
 fi
 
 echo "static checks: $passed passed, $failed failed"
