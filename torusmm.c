@@ -425,7 +425,10 @@ static int tmm_ioctl_translate(struct tmm_space *space, void __user *argp)
 	req.tpa = err ? 0 : tpa;
 	req.fault = err ? fault : 0;
 	req.pte = tmm_space_lookup(space, req.addr);
-	return copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
+	if (copy_to_user(argp, &req, sizeof(req)))
+		return -EFAULT;
+	/* A fault is a result, not an error; its code may be 0 (x86's). */
+	return err ? 1 : 0;
 }
 
 static int tmm_ioctl_rw(struct tmm_space *space, void __user *argp,
@@ -470,8 +473,12 @@ static int tmm_ioctl_rw(struct tmm_space *space, void __user *argp,
 		goto free_buf;
 	req.done = result.done;
 	req.fault = result.fault;
-	req.fault_addr = result.fault ? result.fault_addr : 0;
-	err = copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
+	req.fault_addr = result.done < req.length ? result.fault_addr : 0;
+	err = -EFAULT;
+	if (copy_to_user(argp, &req, sizeof(req)))
+		goto free_buf;
+	/* As TORUSMM_TRANSLATE: 1 when a fault stopped the copy. */
+	err = result.done < req.length ? 1 : 0;
 free_buf:
 	kvfree(buf);
 	return err;

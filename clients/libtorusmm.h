@@ -5,8 +5,9 @@
  * Copyright (C) 2026 The torusmm authors
  *
  * One static inline wrapper per ioctl of include/uapi/linux/torusmm.h, each
- * returning 0 (or the ioctl's non-negative value) on success and -errno on
- * failure, so that callers never read errno.  torusmm_allocate() and
+ * returning 0 (or the ioctl's non-negative value: a descriptor, or 1 for a
+ * translation or copy that faulted) on success and -errno on failure, so
+ * that callers never read errno.  torusmm_allocate() and
  * torusmm_free() are the original design's allocate and free: they are
  * wrappers over TORUSMM_MMAP and TORUSMM_MUNMAP here, not ioctls of their
  * own.  Documentation/torusmm-api.rst documents the ABI underneath.
@@ -147,8 +148,10 @@ static inline int torusmm_mprotect(int fd, __u64 addr, __u64 length,
 
 /*
  * Translate @addr for @access (TORUSMM_ACCESS_*) with @flags
- * (TORUSMM_TRANSLATE_*).  A fault is not an error: the call returns 0 and
- * @out->fault holds the code; @out->tpa is 0 exactly when it faulted.
+ * (TORUSMM_TRANSLATE_*).  A fault is not an error: the call returns 1 and
+ * @out->fault holds the code, which may be 0 (a supervisor read of a page
+ * that is not present), so test the return value, not the code.
+ * Return: 0 (translated, @out->tpa set), 1 (faulted) or -errno.
  */
 static inline int torusmm_translate(int fd, __u64 addr, __u32 access,
 				    __u32 flags, struct torusmm_translate *out)
@@ -160,7 +163,12 @@ static inline int torusmm_translate(int fd, __u64 addr, __u32 access,
 	return torusmm_ioctl(fd, TORUSMM_TRANSLATE, out);
 }
 
-/* Copy between @buf and the space; @out tells how far it got and why. */
+/*
+ * Copy between @buf and the space; @out tells how far it got and why.
+ * Return: 0 when all @length bytes were copied, 1 when a fault stopped the
+ * copy after @out->done bytes (@out->fault, which may be 0, and
+ * @out->fault_addr tell which), or -errno.
+ */
 static inline int torusmm_rw(int fd, unsigned long cmd, __u64 addr,
 			     void *buf, __u64 length, __u32 access,
 			     struct torusmm_rw *out)
@@ -173,12 +181,14 @@ static inline int torusmm_rw(int fd, unsigned long cmd, __u64 addr,
 	return torusmm_ioctl(fd, cmd, out);
 }
 
+/* TORUSMM_READ into @buf.  Return: as torusmm_rw(). */
 static inline int torusmm_read(int fd, __u64 addr, void *buf, __u64 length,
 			       __u32 access, struct torusmm_rw *out)
 {
 	return torusmm_rw(fd, TORUSMM_READ, addr, buf, length, access, out);
 }
 
+/* TORUSMM_WRITE from @buf.  Return: as torusmm_rw(). */
 static inline int torusmm_write(int fd, __u64 addr, const void *buf,
 				__u64 length, __u32 access,
 				struct torusmm_rw *out)

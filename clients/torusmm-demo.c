@@ -85,7 +85,7 @@ static bool put_string(struct demo *d, int fd, __u64 addr, const char *s)
 			    &rw);
 	if (!expect_ok(d, ret, "TORUSMM_WRITE"))
 		return false;
-	return expect(d, rw.done == strlen(s) + 1,
+	return expect(d, ret == 0 && rw.done == strlen(s) + 1,
 		      "wrote %llu of %zu bytes (fault %#x)",
 		      (unsigned long long)rw.done, strlen(s) + 1, rw.fault);
 }
@@ -101,17 +101,22 @@ static bool get_string(struct demo *d, int fd, __u64 addr, char *buf,
 	ret = torusmm_read(fd, addr, buf, len - 1, TORUSMM_ACCESS_USER, &rw);
 	if (!expect_ok(d, ret, "TORUSMM_READ"))
 		return false;
-	return expect(d, rw.done == len - 1, "read %llu of %zu bytes",
-		      (unsigned long long)rw.done, len - 1);
+	return expect(d, ret == 0 && rw.done == len - 1,
+		      "read %llu of %zu bytes (fault %#x)",
+		      (unsigned long long)rw.done, len - 1, rw.fault);
 }
 
+/* The tpa of a user read of @addr, looked up without side effects. */
 static __u64 translate_tpa(struct demo *d, int fd, __u64 addr, __u32 *pte)
 {
 	struct torusmm_translate tr;
+	int ret;
 
-	if (!expect_ok(d, torusmm_translate(fd, addr, TORUSMM_ACCESS_USER,
-					    TORUSMM_TRANSLATE_PEEK, &tr),
-		       "TORUSMM_TRANSLATE"))
+	ret = torusmm_translate(fd, addr, TORUSMM_ACCESS_USER,
+				TORUSMM_TRANSLATE_PEEK, &tr);
+	if (!expect_ok(d, ret, "TORUSMM_TRANSLATE") ||
+	    !expect(d, ret == 0, "%#llx faulted (fault %#x)",
+		    (unsigned long long)addr, tr.fault))
 		return 0;
 	if (pte)
 		*pte = tr.pte;
@@ -237,14 +242,16 @@ static bool demo_mprotect(struct demo *d)
 	ret = torusmm_write(d->a, DEMO_ADDR, "X", 1, TORUSMM_ACCESS_USER, &rw);
 	if (!expect_ok(d, ret, "TORUSMM_WRITE"))
 		return false;
-	say("user write at %#llx: fault code %#x = %s, at %#llx, %llu bytes written",
-	    (unsigned long long)DEMO_ADDR, rw.fault,
+	say("user write at %#llx returns %d (faulted): code %#x = %s, at %#llx, %llu bytes written",
+	    (unsigned long long)DEMO_ADDR, ret, rw.fault,
 	    torusmm_fault_str(rw.fault, buf, sizeof(buf)),
 	    (unsigned long long)rw.fault_addr, (unsigned long long)rw.done);
-	if (!expect(d, rw.fault == (TORUSMM_FAULT_PROTECTION |
-				    TORUSMM_FAULT_WRITE | TORUSMM_FAULT_USER) &&
+	if (!expect(d, ret == 1 &&
+		    rw.fault == (TORUSMM_FAULT_PROTECTION |
+				 TORUSMM_FAULT_WRITE | TORUSMM_FAULT_USER) &&
 		    rw.done == 0 && rw.fault_addr == DEMO_ADDR,
-		    "expected a protection user write fault"))
+		    "expected a protection user write fault (returned %d)",
+		    ret))
 		return false;
 	if (!get_string(d, d->a, DEMO_ADDR, buf, 13))
 		return false;

@@ -371,9 +371,10 @@ static int cmd_translate(struct ctl *c, char **argv)
 			return -1;
 	}
 	ret = torusmm_translate(fd, addr, access, flags, &tr);
-	if (ret)
+	if (ret < 0)
 		return fail(c, "translate", ret);
-	if (tr.tpa)
+	/* 1 is a fault, whose code may be 0: a result, not a failure. */
+	if (!ret)
 		printf("%#llx -> tpa %#llx", (unsigned long long)addr,
 		       (unsigned long long)tr.tpa);
 	else
@@ -440,13 +441,13 @@ static int cmd_read(struct ctl *c, char **argv)
 	if (!buf)
 		return fail(c, "read", -ENOMEM);
 	ret = torusmm_read(fd, addr, buf, length, access, &rw);
-	if (ret) {
+	if (ret < 0) {
 		free(buf);
 		return fail(c, "read", ret);
 	}
 	hexdump(addr, buf, rw.done);
 	free(buf);
-	if (rw.done < length) {
+	if (ret == 1) {
 		print_fault("read", &rw);
 		return -1;
 	}
@@ -499,9 +500,9 @@ static int cmd_write(struct ctl *c, char **argv)
 	len = parse_data(argv[2], data);
 	ret = torusmm_write(fd, addr, data, len, TORUSMM_ACCESS_USER, &rw);
 	free(data);
-	if (ret)
+	if (ret < 0)
 		return fail(c, "write", ret);
-	if (rw.done < len) {
+	if (ret == 1) {
 		print_fault("write", &rw);
 		return -1;
 	}

@@ -227,21 +227,27 @@ static void expect_no_region(struct __test_metadata *_metadata, int fd,
 		TH_LOG("%#x is still mapped", addr);
 }
 
+/* What fault_of() returns for an access that translated: no fault code. */
+#define NO_FAULT	0xffffffffu
+
 /*
- * Translate and return the fault code: 0 when it translated (*@tpa set).
- * Callers use accesses whose fault code is never 0 (see the ABI document).
+ * Translate and return the fault code, or NO_FAULT when it translated
+ * (*@tpa set).  A fault code may be 0, so the ioctl's value decides.
  */
 static __u32 fault_of(struct __test_metadata *_metadata, int fd, __u64 addr,
 		      __u32 access, __u64 *tpa)
 {
 	struct torusmm_translate tr;
+	int ret = torusmm_translate(fd, addr, access, 0, &tr);
 
-	ASSERT_EQ(0, torusmm_translate(fd, addr, access, 0, &tr));
-	if (tr.fault)
-		EXPECT_EQ(0, tr.tpa) TH_LOG("tpa is 0 when it faulted");
+	ASSERT_LE(0, ret) TH_LOG("translate %#llx: %s",
+				 (unsigned long long)addr, strerror(-ret));
+	ASSERT_GE(1, ret);
+	EXPECT_EQ(0, ret ? tr.tpa : tr.fault)
+		TH_LOG("tpa is 0 when it faulted, fault when it translated");
 	if (tpa)
 		*tpa = tr.tpa;
-	return tr.fault;
+	return ret ? tr.fault : NO_FAULT;
 }
 
 TEST_F_TIMEOUT(space, api_version_is_1, 30)
@@ -817,7 +823,7 @@ TEST_F_TIMEOUT(space, translate_peek_faults_nothing_in_and_sets_no_bit, 30)
 
 	map(_metadata, self->fd, ADDR, 2 * PAGE, RW, FIXED);
 	map(_metadata, self->fd, ADDR + PAGE, PAGE, RW, FIXED | POPULATE);
-	ASSERT_EQ(0, torusmm_translate(self->fd, ADDR, WRITE | USER,
+	ASSERT_EQ(1, torusmm_translate(self->fd, ADDR, WRITE | USER,
 				       TORUSMM_TRANSLATE_PEEK, &tr));
 	EXPECT_EQ(F_W | F_U, tr.fault) TH_LOG("peek reports not-present");
 	EXPECT_EQ(0, tr.tpa);
@@ -844,7 +850,7 @@ TEST_F_TIMEOUT(space, translate_reports_x86_fault_codes, 30)
 		bool faults;
 	} rows[] = {
 		{ "user read of nothing", nothing, USER, F_U, true },
-		/* As on x86, this fault's code is 0: only tpa == 0 tells. */
+		/* As on x86, this fault's code is 0: only the value tells. */
 		{ "supervisor read of nothing", nothing, 0, 0, true },
 		{ "user write of nothing", nothing, WRITE | USER, F_W | F_U,
 		  true },
@@ -887,8 +893,10 @@ TEST_F_TIMEOUT(space, translate_reports_x86_fault_codes, 30)
 	for (i = 0; i < ARRAY_SIZE(rows); i++) {
 		struct torusmm_translate tr;
 
-		ASSERT_EQ(0, torusmm_translate(self->fd, rows[i].addr,
-					       rows[i].access, 0, &tr));
+		EXPECT_EQ(rows[i].faults,
+			  torusmm_translate(self->fd, rows[i].addr,
+					    rows[i].access, 0, &tr))
+			TH_LOG("%s: 1 when it faults, else 0", rows[i].what);
 		EXPECT_EQ(rows[i].fault, tr.fault) TH_LOG("%s", rows[i].what);
 		EXPECT_EQ(rows[i].faults, !tr.tpa) TH_LOG("%s", rows[i].what);
 	}
@@ -896,13 +904,51 @@ TEST_F_TIMEOUT(space, translate_reports_x86_fault_codes, 30)
 		TH_LOG("a protection-refused access faults nothing in");
 }
 
+/*
+ * x86 gives a supervisor read of a not-present page the fault code 0, so
+ * only TORUSMM_TRANSLATE's value tells that fault from a translation.  The
+ * output fields start as garbage to prove that the kernel writes each one.
+ */
+TEST_F_TIMEOUT(space, translate_fault_with_code_0_returns_1, 30)
+{
+	const __u32 flags[] = { 0, TORUSMM_TRANSLATE_PEEK };
+	struct torusmm_space_stats s;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		struct torusmm_translate tr = {
+			.addr = ADDR,	/* no region anywhere near */
+			.access = 0,	/* a supervisor read */
+			.flags = flags[i],
+			.tpa = ~0ull,
+			.fault = ~0u,
+			.pte = ~0u,
+		};
+
+		EXPECT_EQ(1, torusmm_ioctl(self->fd, TORUSMM_TRANSLATE, &tr))
+			TH_LOG("flags %#x", flags[i]);
+		EXPECT_EQ(0, tr.fault) TH_LOG("flags %#x", flags[i]);
+		EXPECT_EQ(0, tr.tpa) TH_LOG("flags %#x", flags[i]);
+		EXPECT_EQ(0, tr.pte) TH_LOG("flags %#x", flags[i]);
+	}
+	EXPECT_EQ(0, fault_of(_metadata, self->fd, ADDR, 0, NULL))
+		TH_LOG("libtorusmm passes the 1 on");
+	s = stats_of(_metadata, self->fd);
+	EXPECT_EQ(3, s.nr_fault_errors);
+	EXPECT_EQ(0, s.nr_translations);
+	EXPECT_EQ(0, s.nr_faults);
+	EXPECT_EQ(1, regions_of(_metadata, self->fd, self->regions))
+		TH_LOG("a fault maps nothing");
+	EXPECT_EQ(0, ptes_of(_metadata, self->fd, self->ptes));
+}
+
 TEST_F_TIMEOUT(space, translate_counts_faults_errors_and_translations, 30)
 {
 	struct torusmm_space_stats s;
 
 	map(_metadata, self->fd, ADDR, 2 * PAGE, R, FIXED);
-	EXPECT_EQ(0, fault_of(_metadata, self->fd, ADDR, USER, NULL));
-	EXPECT_EQ(0, fault_of(_metadata, self->fd, ADDR, USER, NULL));
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd, ADDR, USER, NULL));
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd, ADDR, USER, NULL));
 	EXPECT_EQ(F_P | F_W | F_U,
 		  fault_of(_metadata, self->fd, ADDR, WRITE | USER, NULL));
 	EXPECT_EQ(F_U, fault_of(_metadata, self->fd, ADDR - PAGE, USER, NULL));
@@ -916,15 +962,16 @@ TEST_F_TIMEOUT(space, translate_grows_the_stack_down_on_demand, 30)
 {
 	const __u32 floor = TORUSMM_STACK_TOP - TORUSMM_STACK_LIMIT;
 
-	EXPECT_EQ(0, fault_of(_metadata, self->fd, STACK_PAGE - 2 * PAGE,
-			      WRITE | USER, NULL));
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd,
+				     STACK_PAGE - 2 * PAGE, WRITE | USER,
+				     NULL));
 	EXPECT_EQ(STACK_PAGE - 2 * PAGE,
 		  stats_of(_metadata, self->fd).stack_start);
 	expect_region(_metadata, self->fd, self->regions, STACK_PAGE - 2 * PAGE,
 		      TORUSMM_STACK_TOP, RW);
 	EXPECT_EQ(1, stats_of(_metadata, self->fd).nr_data_frames)
 		TH_LOG("the gap is mapped, only the touched page has a frame");
-	EXPECT_EQ(0, fault_of(_metadata, self->fd, floor, USER, NULL))
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd, floor, USER, NULL))
 		TH_LOG("the stack may grow to TORUSMM_STACK_LIMIT");
 	EXPECT_EQ(floor, stats_of(_metadata, self->fd).stack_start);
 	EXPECT_EQ(F_W | F_U, fault_of(_metadata, self->fd, floor - PAGE,
@@ -939,8 +986,8 @@ TEST_F_TIMEOUT(space, translate_does_not_grow_the_stack_into_a_mapping, 30)
 				      STACK_PAGE - 5 * PAGE, WRITE | USER,
 				      NULL));
 	EXPECT_EQ(STACK_PAGE, stats_of(_metadata, self->fd).stack_start);
-	EXPECT_EQ(0, fault_of(_metadata, self->fd, STACK_PAGE - PAGE,
-			      WRITE | USER, NULL))
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd, STACK_PAGE - PAGE,
+				     WRITE | USER, NULL))
 		TH_LOG("growing up to the mapping is fine");
 }
 
@@ -977,7 +1024,7 @@ TEST_F_TIMEOUT(space, write_stops_at_an_unmapped_page_and_reports_it, 30)
 
 	memset(buf, 0x66, sizeof(buf));
 	map(_metadata, self->fd, ADDR, 2 * PAGE, RW, FIXED);
-	ASSERT_EQ(0, torusmm_write(self->fd, ADDR + PAGE / 2, buf, sizeof(buf),
+	ASSERT_EQ(1, torusmm_write(self->fd, ADDR + PAGE / 2, buf, sizeof(buf),
 				   USER, &rw));
 	EXPECT_EQ(PAGE + PAGE / 2, rw.done);
 	EXPECT_EQ(F_W | F_U, rw.fault);
@@ -995,12 +1042,12 @@ TEST_F_TIMEOUT(space, write_stops_at_a_read_only_page, 30)
 	memset(buf, 0x77, sizeof(buf));
 	map(_metadata, self->fd, ADDR, PAGE, RW, FIXED);
 	map(_metadata, self->fd, ADDR + PAGE, PAGE, R, FIXED | POPULATE);
-	ASSERT_EQ(0, torusmm_write(self->fd, ADDR + 16, buf, sizeof(buf), USER,
+	ASSERT_EQ(1, torusmm_write(self->fd, ADDR + 16, buf, sizeof(buf), USER,
 				   &rw));
 	EXPECT_EQ(PAGE - 16, rw.done);
 	EXPECT_EQ(F_P | F_W | F_U, rw.fault);
 	EXPECT_EQ(ADDR + PAGE, rw.fault_addr);
-	ASSERT_EQ(0, torusmm_write(self->fd, ADDR + PAGE, buf, 1, 0, &rw));
+	ASSERT_EQ(1, torusmm_write(self->fd, ADDR + PAGE, buf, 1, 0, &rw));
 	EXPECT_EQ(0, rw.done);
 	EXPECT_EQ(F_P | F_W, rw.fault) TH_LOG("supervisor writes honour W");
 	expect_bytes(_metadata, self->fd, ADDR + PAGE, PAGE, 0);
@@ -1015,13 +1062,97 @@ TEST_F_TIMEOUT(space, read_stops_at_a_prot_none_page, 30)
 	map(_metadata, self->fd, ADDR + PAGE, PAGE, TORUSMM_PROT_NONE, FIXED);
 	fill(_metadata, self->fd, ADDR, PAGE, 0x88);
 	memset(buf, 0, sizeof(buf));
-	ASSERT_EQ(0, torusmm_read(self->fd, ADDR + 8, buf, sizeof(buf), USER,
+	ASSERT_EQ(1, torusmm_read(self->fd, ADDR + 8, buf, sizeof(buf), USER,
 				  &rw));
 	EXPECT_EQ(PAGE - 8, rw.done);
 	EXPECT_EQ(F_U, rw.fault);
 	EXPECT_EQ(ADDR + PAGE, rw.fault_addr);
 	EXPECT_EQ(0x88, buf[PAGE - 9]);
 	EXPECT_EQ(0, buf[PAGE - 8]) TH_LOG("nothing past the fault is copied");
+}
+
+/*
+ * A supervisor read that stops at a not-present page faults with code 0;
+ * the value 1 and fault_addr still say that, and where, it stopped.
+ */
+TEST_F_TIMEOUT(space, read_stopped_by_a_fault_with_code_0_returns_1, 30)
+{
+	unsigned char buf[2 * PAGE];
+	struct torusmm_rw rw;
+
+	map(_metadata, self->fd, ADDR, PAGE, RW, FIXED);
+	fill(_metadata, self->fd, ADDR, PAGE, 0x4b);
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(1, torusmm_read(self->fd, ADDR + 8, buf, sizeof(buf), 0,
+				  &rw));
+	EXPECT_EQ(PAGE - 8, rw.done);
+	EXPECT_EQ(0, rw.fault);
+	EXPECT_EQ(ADDR + PAGE, rw.fault_addr);
+	EXPECT_EQ(0x4b, buf[PAGE - 9]);
+	EXPECT_EQ(0, buf[PAGE - 8]) TH_LOG("nothing past the fault is copied");
+
+	/* Stopped at its first byte: nothing copied, still 1. */
+	ASSERT_EQ(1, torusmm_read(self->fd, ADDR - PAGE, buf, 16, 0, &rw));
+	EXPECT_EQ(0, rw.done);
+	EXPECT_EQ(0, rw.fault);
+	EXPECT_EQ(ADDR - PAGE, rw.fault_addr);
+	EXPECT_EQ(2, stats_of(_metadata, self->fd).nr_fault_errors);
+}
+
+/*
+ * fault, done and fault_addr are outputs only: garbage in them on input is
+ * ignored and overwritten, whether the copy completes or stops.
+ */
+TEST_F_TIMEOUT(space, read_and_write_ignore_their_output_fields_on_input, 30)
+{
+	const struct {
+		const char *what;
+		unsigned long cmd;
+		__u64 addr, length;
+		__u32 access;
+		int ret;
+		__u64 done;
+		__u32 fault;
+		__u64 fault_addr;
+	} rows[] = {
+		{ "write of a mapped page", TORUSMM_WRITE, ADDR, 64, USER,
+		  0, 64, 0, 0 },
+		{ "read of a mapped page", TORUSMM_READ, ADDR, 64, USER,
+		  0, 64, 0, 0 },
+		{ "read of nothing", TORUSMM_READ, ADDR, 0, USER, 0, 0, 0, 0 },
+		{ "write that stops at a hole", TORUSMM_WRITE,
+		  ADDR + PAGE - 16, 64, USER, 1, 16, F_W | F_U, ADDR + PAGE },
+		{ "read that stops at a hole", TORUSMM_READ, ADDR + PAGE - 16,
+		  64, USER, 1, 16, F_U, ADDR + PAGE },
+		{ "supervisor read that stops at a hole (code 0)",
+		  TORUSMM_READ, ADDR + PAGE - 16, 64, 0, 1, 16, 0,
+		  ADDR + PAGE },
+	};
+	unsigned char buf[64];
+	unsigned int i;
+
+	map(_metadata, self->fd, ADDR, PAGE, RW, FIXED);
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct torusmm_rw rw = {
+			.addr = rows[i].addr,
+			.buf = torusmm_ptr(buf),
+			.length = rows[i].length,
+			.access = rows[i].access,
+			.fault = 0xdeadbeef,
+			.done = ~0ull,
+			.fault_addr = 0x123456789abcdefull,
+		};
+
+		memset(buf, 0x5c, sizeof(buf));
+		EXPECT_EQ(rows[i].ret, torusmm_ioctl(self->fd, rows[i].cmd, &rw))
+			TH_LOG("%s", rows[i].what);
+		EXPECT_EQ(rows[i].done, rw.done) TH_LOG("%s", rows[i].what);
+		EXPECT_EQ(rows[i].fault, rw.fault) TH_LOG("%s", rows[i].what);
+		EXPECT_EQ(rows[i].fault_addr, rw.fault_addr)
+			TH_LOG("%s", rows[i].what);
+	}
+	expect_bytes(_metadata, self->fd, ADDR, 64, 0x5c);
+	expect_bytes(_metadata, self->fd, ADDR + PAGE - 16, 16, 0x5c);
 }
 
 TEST_F_TIMEOUT(space, read_of_zero_length_copies_nothing, 30)
@@ -1073,8 +1204,8 @@ TEST_F_TIMEOUT(space, clone_copies_regions_ptes_break_stack_and_data, 60)
 	ASSERT_EQ(0, torusmm_brk(self->fd, TORUSMM_HEAP_START + 2 * PAGE + 1,
 				 &brk));
 	fill(_metadata, self->fd, TORUSMM_HEAP_START, 8, 0xc2);
-	EXPECT_EQ(0, fault_of(_metadata, self->fd, STACK_PAGE - PAGE,
-			      WRITE | USER, NULL));
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd, STACK_PAGE - PAGE,
+				     WRITE | USER, NULL));
 
 	clone = torusmm_clone(self->fd);
 	ASSERT_LE(0, clone);
@@ -1159,8 +1290,9 @@ TEST_F_TIMEOUT(space, spaces_hold_different_frames_at_the_same_address, 30)
 	fill(_metadata, other, ADDR, PAGE, 0x02);
 	expect_bytes(_metadata, self->fd, ADDR, PAGE, 0x01);
 	expect_bytes(_metadata, other, ADDR, PAGE, 0x02);
-	EXPECT_EQ(0, fault_of(_metadata, self->fd, ADDR, USER, &tpa_self));
-	EXPECT_EQ(0, fault_of(_metadata, other, ADDR, USER, &tpa_other));
+	EXPECT_EQ(NO_FAULT,
+		  fault_of(_metadata, self->fd, ADDR, USER, &tpa_self));
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, other, ADDR, USER, &tpa_other));
 	EXPECT_NE(tpa_self, tpa_other);
 	/* What one space maps, the other does not see at all. */
 	map(_metadata, self->fd, ADDR + PAGE, PAGE, RW, FIXED | POPULATE);
@@ -1436,14 +1568,15 @@ TEST_F_TIMEOUT(space, quota_counts_data_and_table_frames, 30)
 	ASSERT_LE(0, fd);
 	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED);
 	/* The directory, one table and two pages make four frames. */
-	EXPECT_EQ(0, fault_of(_metadata, fd, ADDR, WRITE | USER, NULL));
-	EXPECT_EQ(0, fault_of(_metadata, fd, ADDR + PAGE, WRITE | USER, NULL));
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, fd, ADDR, WRITE | USER, NULL));
+	EXPECT_EQ(NO_FAULT,
+		  fault_of(_metadata, fd, ADDR + PAGE, WRITE | USER, NULL));
 	EXPECT_EQ(-ENOMEM, torusmm_translate(fd, ADDR + 2 * PAGE, USER, 0, &tr))
 		TH_LOG("a fault-in past the quota is ENOMEM, not a fault code");
 	EXPECT_EQ(2, stats_of(_metadata, fd).nr_data_frames);
 	EXPECT_EQ(2, stats_of(_metadata, fd).nr_table_frames);
 	ASSERT_EQ(0, torusmm_munmap(fd, ADDR, PAGE));
-	EXPECT_EQ(0, fault_of(_metadata, fd, ADDR + 2 * PAGE, USER, NULL))
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, fd, ADDR + 2 * PAGE, USER, NULL))
 		TH_LOG("a freed frame makes room again");
 	close(fd);
 }

@@ -7,8 +7,10 @@
  * unaligned addresses, lengths that wrap around 4 GiB, ranges in the kernel
  * half, ioctls on the wrong kind of fd and unknown ioctls (ENOTTY), the
  * per-open space cap (EMFILE), and quota and torus exhaustion (ENOMEM).
- * Calls that report failure in band (brk's old break, a fault code) are rows
- * too.
+ * An argument in read-only memory fails with EFAULT before the call does
+ * anything, also for calls that would change the space: every _IOWR ioctl
+ * writes its argument back before it acts.  Calls that report failure in
+ * band (brk's old break, a fault, which returns 1) are rows too.
  *
  * The fixture builds a populated, non-trivial space (regions of every
  * protection, present, PROT_NONE and not-yet-faulted pages, accessed and
@@ -75,7 +77,10 @@
 #define MAX_TORI	16
 #define MAX_EXTRA	256
 
-/* A row's result when the call succeeded but reported a fault in band. */
+/*
+ * A row's result when the call returned 1, a fault in band.  The code may
+ * be 0, so IN_BAND(0) is not 0.
+ */
 #define IN_BAND(code)	(0x10000 | (code))
 
 enum target { ON_SPACE, ON_DEVICE };
@@ -444,7 +449,8 @@ static void *user_pointer(const struct user_memory *mem, enum user_ptr ptr,
 
 /*
  * Make @call on @fd.  Return: 0, -errno, or IN_BAND(fault code) for a
- * call that succeeded but reported failure in band.
+ * call that reported a fault in band (TORUSMM_TRANSLATE, TORUSMM_READ and
+ * TORUSMM_WRITE return 1).
  */
 static int make_call(struct __test_metadata *_metadata, int fd,
 		     const struct bad_call *call,
@@ -486,10 +492,13 @@ static int make_call(struct __test_metadata *_metadata, int fd,
 		/* brk(2) fails in band (the old break); glibc says ENOMEM. */
 		return arg.brk.result == arg.brk.addr ? 0 : -ENOMEM;
 	case TORUSMM_TRANSLATE:
-		return arg.translate.tpa ? 0 : IN_BAND(arg.translate.fault);
+		EXPECT_EQ(ret, !arg.translate.tpa) TH_LOG("tpa 0 iff it faulted");
+		return ret ? IN_BAND(arg.translate.fault) : 0;
 	case TORUSMM_READ:
 	case TORUSMM_WRITE:
-		if (arg.rw.done == arg.rw.length)
+		EXPECT_EQ(ret, arg.rw.done < arg.rw.length)
+			TH_LOG("1 iff the copy stopped short");
+		if (!ret)
 			return 0;
 		/* Every in-band row faults at its first byte. */
 		EXPECT_EQ(0, arg.rw.done);
@@ -844,6 +853,14 @@ FIXTURE_VARIANT_ADD(bad_input, brk_unmapped_efault) {
 	.expect = -EFAULT,
 };
 
+FIXTURE_VARIANT_ADD(bad_input, brk_read_only_efault_before_the_break_moves) {
+	.call = {
+		.cmd = TORUSMM_BRK, .arg.brk = { .addr = HEAP + 8 * PAGE },
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
 FIXTURE_VARIANT_ADD(bad_input, brk_into_a_mapping_keeps_the_break) {
 	.call = { .cmd = TORUSMM_BRK, .arg.brk = { .addr = ADDR + PAGE } },
 	.expect = -ENOMEM,
@@ -1035,6 +1052,25 @@ FIXTURE_VARIANT_ADD(bad_input, mmap_null_efault) {
 
 FIXTURE_VARIANT_ADD(bad_input, mmap_unmapped_efault) {
 	.call = { .cmd = TORUSMM_MMAP, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_read_only_efault_before_mapping) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = HOLE, .length = PAGE, .prot = RW,
+			      .flags = FIXED | POPULATE },
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_read_only_efault_before_mapping) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = 2 * PAGE, .prot = RW },
+		.ptr = PTR_READ_ONLY,
+	},
 	.expect = -EFAULT,
 };
 
@@ -1340,6 +1376,34 @@ FIXTURE_VARIANT_ADD(bad_input, translate_unmapped_efault) {
 	.expect = -EFAULT,
 };
 
+FIXTURE_VARIANT_ADD(bad_input, translate_read_only_efault_before_fault_in) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = WRITE | USER },
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_read_only_efault_before_dirtying) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = ADDR + 9 * PAGE,
+				   .access = WRITE | USER },
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_read_only_efault_before_a_fault) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = HOLE, .access = USER },
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
 FIXTURE_VARIANT_ADD(bad_input, translate_user_read_of_the_kernel_half_faults) {
 	.call = {
 		.cmd = TORUSMM_TRANSLATE,
@@ -1379,6 +1443,14 @@ FIXTURE_VARIANT_ADD(bad_input, translate_write_of_read_only_faults) {
 		.arg.translate = { .addr = READ_ONLY, .access = WRITE | USER },
 	},
 	.expect = IN_BAND(F_P | F_W | F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_supervisor_read_of_a_hole_faults_with_0) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = HOLE, .access = 0 },
+	},
+	.expect = IN_BAND(0), .fault_errors = 1,
 };
 
 FIXTURE_VARIANT_ADD(bad_input, translate_fault_in_past_the_quota_enomem) {
@@ -1493,6 +1565,25 @@ FIXTURE_VARIANT_ADD(bad_input, write_unmapped_efault) {
 	.expect = -EFAULT,
 };
 
+FIXTURE_VARIANT_ADD(bad_input, read_read_only_efault_before_fault_in) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_read_only_efault_before_writing) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = ADDR + 9 * PAGE, .length = 16,
+			    .access = USER },
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
 FIXTURE_VARIANT_ADD(bad_input, read_into_a_null_buffer_efault) {
 	.call = {
 		.cmd = TORUSMM_READ,
@@ -1587,6 +1678,14 @@ FIXTURE_VARIANT_ADD(bad_input, read_of_prot_none_faults) {
 			    .access = USER },
 	},
 	.expect = IN_BAND(F_U), .fault_errors = 1,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_supervisor_of_a_hole_faults_with_0) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = HOLE, .length = 16, .access = 0 },
+	},
+	.expect = IN_BAND(0), .fault_errors = 1,
 };
 
 FIXTURE_VARIANT_ADD(bad_input, read_fault_in_past_the_quota_enomem) {
@@ -1777,6 +1876,14 @@ FIXTURE_VARIANT_ADD(bad_input, dump_ptes_null_efault) {
 
 FIXTURE_VARIANT_ADD(bad_input, dump_ptes_unmapped_efault) {
 	.call = { .cmd = TORUSMM_DUMP_PTES, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, dump_ptes_read_only_efault) {
+	.call = {
+		.cmd = TORUSMM_DUMP_PTES,
+		.arg.dump = { .count = MAX_PTES }, .ptr = PTR_READ_ONLY,
+	},
 	.expect = -EFAULT,
 };
 

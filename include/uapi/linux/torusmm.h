@@ -191,11 +191,16 @@ struct torusmm_mprotect {
 
 /**
  * struct torusmm_translate - TORUSMM_TRANSLATE
+ *
+ * The ioctl returns 0 when the access translated and 1 when it faulted: a
+ * fault is a result, not an error, and its code may be 0 (a supervisor read
+ * of a page that is not present).
+ *
  * @addr: in: virtual address
  * @access: in: TORUSMM_ACCESS_*
  * @flags: in: TORUSMM_TRANSLATE_*
- * @tpa: out: torus physical address when @fault is zero
- * @fault: out: zero on success, else the fault code
+ * @tpa: out: torus physical address when the ioctl returned 0, else 0
+ * @fault: out: the fault code when the ioctl returned 1, else 0
  * @pte: out: the leaf entry after the walk (0 when there is none)
  */
 struct torusmm_translate {
@@ -209,13 +214,17 @@ struct torusmm_translate {
 
 /**
  * struct torusmm_rw - TORUSMM_READ and TORUSMM_WRITE
+ *
+ * The ioctl returns 0 when all @length bytes were copied and 1 when a fault
+ * stopped the copy after @done bytes.  Output fields are ignored on input.
+ *
  * @addr: in: virtual address in the space
  * @buf: in: user buffer in the caller
  * @length: in: bytes to copy
  * @access: in: TORUSMM_ACCESS_USER or 0; the direction comes from the ioctl
- * @fault: out: zero when all bytes were copied, else the fault code
+ * @fault: out: the fault code when the ioctl returned 1 (it may be 0)
  * @done: out: bytes copied before the fault
- * @fault_addr: out: the faulting virtual address when @fault is non-zero
+ * @fault_addr: out: the faulting virtual address when the ioctl returned 1
  */
 struct torusmm_rw {
 	__u64 addr;
