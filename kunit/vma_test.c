@@ -1,0 +1,3136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for address spaces and their regions (vma.c).
+ *
+ * Copyright (C) 2026 The torusmm authors
+ *
+ * Every test creates a torus and address spaces of its own and drives them
+ * through the tmm_space_*() calls only, the way the device does.  Regions are
+ * checked through the region dump, page-table entries (accessed and dirty
+ * bits included) through tmm_space_lookup() and the PTE dump, contents
+ * through tmm_space_read() or, where a read would set the accessed bit, the
+ * frame's page.  Argument checks and region arithmetic are tables of
+ * {request, expected result, expected regions} rows.  Each multi-step
+ * operation is failed at its nth allocation of every kind in turn; each
+ * failure must return -ENOMEM and leave the regions, the entries, the
+ * contents, the statistics and the torus exactly as before.  A randomised run
+ * of 100,000 operations is checked against a reference model that shares no
+ * code with the core: a flat array of per-page state.
+ */
+
+#include <kunit/test.h>
+#include <linux/bitmap.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/prandom.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "fault_inject.h"
+#include "frame_alloc.h"
+#include "pagetable.h"
+#include "vma.h"
+
+#define VT_TORUS_FRAMES		256u
+/* Where the tests map, well away from the heap and from mmap's placement. */
+#define VT_BASE			0x10000000u
+/* The span of one page table: 4 MiB. */
+#define VT_SLOT			0x00400000u
+#define VT_HEAP			TORUSMM_HEAP_START
+/* The one page of stack a new space starts with. */
+#define VT_STACK		(TORUSMM_STACK_TOP - PAGE_SIZE)
+/* Capacities of the dumps a snapshot takes. */
+#define VT_NR_REGIONS		64u
+#define VT_NR_PTES		256u
+/* Upper bound on the nth allocation tried by the fault loop. */
+#define VT_FAULT_MAX_NTH	512u
+
+/* Short names for protections, flags and codes, to keep the tables legible. */
+#define VT_R		TORUSMM_PROT_READ
+#define VT_RW		(TORUSMM_PROT_READ | TORUSMM_PROT_WRITE)
+#define VT_RX		(TORUSMM_PROT_READ | TORUSMM_PROT_EXEC)
+#define VT_RWX		(VT_RW | TORUSMM_PROT_EXEC)
+#define VT_NONE		TORUSMM_PROT_NONE
+#define VT_FIXED	TORUSMM_MAP_FIXED
+#define VT_NOREPLACE	TORUSMM_MAP_FIXED_NOREPLACE
+#define VT_POPULATE	TORUSMM_MAP_POPULATE
+#define VT_ACC_W	TORUSMM_ACCESS_WRITE
+#define VT_ACC_U	TORUSMM_ACCESS_USER
+#define VT_ACC_X	TORUSMM_ACCESS_EXEC
+#define VT_F_P		TORUSMM_FAULT_PROTECTION
+#define VT_F_W		TORUSMM_FAULT_WRITE
+#define VT_F_U		TORUSMM_FAULT_USER
+#define VT_F_X		TORUSMM_FAULT_FETCH
+/* The entry bits a protection decides. */
+#define VT_PTE_PROT	(TORUSMM_PTE_PRESENT | TORUSMM_PTE_WRITABLE | \
+			 TORUSMM_PTE_USER | TORUSMM_PTE_NX | \
+			 TORUSMM_PTE_PROTNONE)
+#define VT_PTE_AD	(TORUSMM_PTE_ACCESSED | TORUSMM_PTE_DIRTY)
+
+/* Destroys a torus registered by vt_torus_create() when the test ends. */
+static void vt_torus_release(struct kunit_resource *res)
+{
+	tmm_torus_destroy(res->data);
+}
+
+/* Reserves a torus of @nr_frames frames that lives until the test ends. */
+static struct tmm_torus *vt_torus_create(struct kunit *test, u32 nr_frames)
+{
+	struct tmm_torus *torus;
+
+	torus = tmm_torus_create(0, nr_frames);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, torus,
+					 "cannot reserve a torus of %u frames",
+					 nr_frames);
+	if (!kunit_alloc_resource(test, NULL, vt_torus_release, GFP_KERNEL,
+				  torus)) {
+		tmm_torus_destroy(torus);
+		KUNIT_ASSERT_FAILURE(test, "cannot register the torus");
+	}
+	return torus;
+}
+
+/* Destroys a space registered by vt_space_register() when the test ends. */
+static void vt_space_release(struct kunit_resource *res)
+{
+	tmm_space_destroy(res->data);
+}
+
+/* Matches the resource that owns @match_data. */
+static bool vt_resource_is(struct kunit *test, struct kunit_resource *res,
+			   void *match_data)
+{
+	return res->data == match_data;
+}
+
+/* Hands @space to the test, which destroys it at the end. */
+static struct tmm_space *vt_space_register(struct kunit *test,
+					   struct tmm_space *space)
+{
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, space);
+	if (!kunit_alloc_resource(test, NULL, vt_space_release, GFP_KERNEL,
+				  space)) {
+		tmm_space_destroy(space);
+		KUNIT_ASSERT_FAILURE(test, "cannot register the space");
+	}
+	return space;
+}
+
+/* Creates a space on @torus that the test destroys at the end. */
+static struct tmm_space *vt_space_create(struct kunit *test,
+					 struct tmm_torus *torus,
+					 u32 max_frames)
+{
+	return vt_space_register(test, tmm_space_create(torus, max_frames));
+}
+
+/* Destroys @space before the test ends. */
+static void vt_space_destroy(struct kunit *test, struct tmm_space *space)
+{
+	KUNIT_ASSERT_EQ(test,
+			kunit_destroy_resource(test, vt_resource_is, space), 0);
+}
+
+/* A fresh torus of VT_TORUS_FRAMES frames and a space on it. */
+static struct tmm_space *vt_space(struct kunit *test)
+{
+	return vt_space_create(test, vt_torus_create(test, VT_TORUS_FRAMES), 0);
+}
+
+/* Maps a range for setting up a test; the test fails if it cannot. */
+static u32 vt_mmap(struct kunit *test, struct tmm_space *space, u32 addr,
+		   u64 length, u32 prot, u32 flags)
+{
+	int ret = tmm_space_mmap(space, &addr, length, prot, flags);
+
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "mmap(%#x, %#llx, %u, %#x)", addr,
+			    length, prot, flags);
+	return addr;
+}
+
+/* Fills [@va, @va + @len) with @value through tmm_space_write(). */
+static void vt_fill(struct kunit *test, struct tmm_space *space, u32 va,
+		    u32 len, u8 value)
+{
+	u8 *buf = test->priv;
+	struct tmm_access res;
+	u32 chunk;
+	int ret;
+
+	while (len) {
+		chunk = min_t(u32, len, PAGE_SIZE - (va & ~PAGE_MASK));
+		memset(buf, value, chunk);
+		ret = tmm_space_write(space, va, buf, chunk, VT_ACC_U, &res);
+		KUNIT_ASSERT_EQ_MSG(test, ret, 0, "write at %#x", va);
+		KUNIT_ASSERT_EQ_MSG(test, res.fault, 0u, "write at %#x", va);
+		KUNIT_ASSERT_EQ(test, res.done, chunk);
+		va += chunk;
+		len -= chunk;
+	}
+}
+
+/* The byte at @va, read through tmm_space_read(); the read must succeed. */
+static u8 vt_read_byte(struct kunit *test, struct tmm_space *space, u32 va)
+{
+	struct tmm_access res;
+	u8 value = 0;
+	int ret;
+
+	ret = tmm_space_read(space, va, &value, 1, VT_ACC_U, &res);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "read at %#x", va);
+	KUNIT_ASSERT_EQ_MSG(test, res.fault, 0u, "read at %#x", va);
+	return value;
+}
+
+/*
+ * The byte at @offset of the frame behind @pte, read without translating, so
+ * without setting any accessed bit.
+ */
+static u8 vt_frame_byte(struct tmm_space *space, u32 pte, u32 offset)
+{
+	struct page *page = tmm_frame_page(space->torus, TMM_PTE_FRAME(pte));
+	u8 *addr, value;
+
+	if (!page)
+		return 0;
+	addr = kmap_local_page(page);
+	value = addr[offset];
+	kunmap_local(addr);
+	return value;
+}
+
+/* The byte at @va without side effects, or -1 when no frame is there. */
+static int vt_peek_byte(struct tmm_space *space, u32 va)
+{
+	u32 pte = tmm_space_lookup(space, va);
+
+	if (!(pte & TMM_PTE_HOLDS_FRAME))
+		return -1;
+	return vt_frame_byte(space, pte, va & ~PAGE_MASK);
+}
+
+/* The statistics of @space. */
+static struct torusmm_space_stats vt_stats(struct tmm_space *space)
+{
+	struct torusmm_space_stats stats;
+
+	tmm_space_get_stats(space, &stats);
+	return stats;
+}
+
+/* Free frames of @torus now. */
+static u32 vt_nr_free(struct tmm_torus *torus)
+{
+	struct tmm_torus_stats stats;
+
+	tmm_torus_get_stats(torus, &stats);
+	return stats.nr_free;
+}
+
+/* The leaf entry bits a page of a region with @prot must carry. */
+static u32 vt_prot_pte(u32 prot)
+{
+	u32 pte = TORUSMM_PTE_PRESENT | TORUSMM_PTE_USER;
+
+	if (prot == VT_NONE)
+		return TORUSMM_PTE_PROTNONE;
+	if (prot & TORUSMM_PROT_WRITE)
+		pte |= TORUSMM_PTE_WRITABLE;
+	if (!(prot & TORUSMM_PROT_EXEC))
+		pte |= TORUSMM_PTE_NX;
+	return pte;
+}
+
+/*
+ * Expects @pte to hold a frame with the bits of a region with @prot: for
+ * PROT_NONE, not present but PROTNONE; else exactly P|U, W, NX as @prot says.
+ */
+static void vt_expect_pte_prot(struct kunit *test, u32 pte, u32 prot)
+{
+	if (prot == VT_NONE)
+		KUNIT_EXPECT_EQ_MSG(test, pte & TMM_PTE_HOLDS_FRAME,
+				    TORUSMM_PTE_PROTNONE, "entry %#x", pte);
+	else
+		KUNIT_EXPECT_EQ_MSG(test, pte & VT_PTE_PROT, vt_prot_pte(prot),
+				    "entry %#x", pte);
+}
+
+/* Arms @site, or skips the test when the kernel has no fault injection. */
+static void vt_fault_arm(struct kunit *test, enum tmm_fault_site site,
+			 unsigned int nth)
+{
+	int ret = tmm_fault_arm(site, nth);
+
+	if (ret == -EOPNOTSUPP)
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "tmm_fault_arm(%d, %u)", site, nth);
+}
+
+/* A region in pages from VT_BASE, as the layout tables write it. */
+struct vt_span {
+	u16 first;
+	u16 end;
+	u8 prot;
+};
+
+#define VT_MAX_SPANS	4
+
+/* Dumps the regions of @space into @buf; returns how many there are. */
+static u32 vt_regions(struct kunit *test, struct tmm_space *space,
+		      struct torusmm_region *buf, u32 capacity)
+{
+	u32 count = 0;
+	int ret;
+
+	ret = tmm_space_dump_regions(space, buf, capacity, &count);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "region dump (%u needed)", count);
+	return count;
+}
+
+/*
+ * Expects the regions of @space to be @spans (relative to VT_BASE), then the
+ * stack region, and nothing else.
+ */
+static void vt_expect_spans(struct kunit *test, struct tmm_space *space,
+			    const struct vt_span *spans, u32 nr_spans)
+{
+	struct torusmm_region got[VT_MAX_SPANS + 2];
+	u32 count, i;
+
+	count = vt_regions(test, space, got, ARRAY_SIZE(got));
+	KUNIT_ASSERT_EQ_MSG(test, count, nr_spans + 1, "number of regions");
+	for (i = 0; i < nr_spans; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, got[i].start,
+				    VT_BASE + spans[i].first * PAGE_SIZE,
+				    "region %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, got[i].end,
+				    VT_BASE + spans[i].end * PAGE_SIZE,
+				    "region %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, got[i].prot, (u32)spans[i].prot,
+				    "region %u", i);
+	}
+	KUNIT_EXPECT_EQ(test, got[nr_spans].start, VT_STACK);
+	KUNIT_EXPECT_EQ(test, got[nr_spans].end, TORUSMM_STACK_TOP);
+	KUNIT_EXPECT_EQ(test, got[nr_spans].prot, VT_RW);
+}
+
+/* Number of spans before the first empty one in @spans. */
+static u32 vt_nr_spans(const struct vt_span *spans)
+{
+	u32 n = 0;
+
+	while (n < VT_MAX_SPANS && spans[n].end)
+		n++;
+	return n;
+}
+
+/* Whether page @page (from VT_BASE) lies in one of @spans, and its prot. */
+static bool vt_spans_cover(const struct vt_span *spans, u32 page, u32 *prot)
+{
+	u32 i;
+
+	for (i = 0; i < vt_nr_spans(spans); i++) {
+		if (page >= spans[i].first && page < spans[i].end) {
+			*prot = spans[i].prot;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Maps @spans and gives each page a frame holding a byte of its own (page
+ * number + 1), by writing when the region is writable and reading otherwise.
+ * Pages of PROT_NONE regions stay without a frame.
+ */
+static void vt_map_spans(struct kunit *test, struct tmm_space *space,
+			 const struct vt_span *spans)
+{
+	u32 i, page, va;
+
+	for (i = 0; i < vt_nr_spans(spans); i++) {
+		va = VT_BASE + spans[i].first * PAGE_SIZE;
+		vt_mmap(test, space, va,
+			(spans[i].end - spans[i].first) * PAGE_SIZE,
+			spans[i].prot, VT_FIXED);
+	}
+	for (i = 0; i < vt_nr_spans(spans); i++) {
+		for (page = spans[i].first; page < spans[i].end; page++) {
+			va = VT_BASE + page * PAGE_SIZE;
+			if (spans[i].prot & TORUSMM_PROT_WRITE)
+				vt_fill(test, space, va, PAGE_SIZE, page + 1);
+			else if (spans[i].prot)
+				vt_read_byte(test, space, va);
+		}
+	}
+}
+
+/* The content byte vt_map_spans() gave page @page of a region with @prot. */
+static int vt_span_byte(u32 page, u32 prot)
+{
+	if (prot == VT_NONE)
+		return -1;
+	return prot & TORUSMM_PROT_WRITE ? (u8)(page + 1) : 0;
+}
+
+static void space_create_has_only_the_stack_region(struct kunit *test)
+{
+	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_space *space = vt_space_create(test, torus, 77);
+	struct torusmm_space_stats stats = vt_stats(space);
+	struct tmm_torus_stats tstats;
+
+	vt_expect_spans(test, space, NULL, 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_brk(space, 0), VT_HEAP);
+	KUNIT_EXPECT_EQ(test, stats.brk, VT_HEAP);
+	KUNIT_EXPECT_EQ(test, stats.stack_start, VT_STACK);
+	KUNIT_EXPECT_EQ(test, stats.max_frames, 77u);
+	KUNIT_EXPECT_EQ(test, stats.nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, stats.nr_table_frames, 1u);
+	KUNIT_EXPECT_EQ(test, stats.nr_regions, 1u);
+	KUNIT_EXPECT_EQ(test, stats.nr_heap_pages, 0u);
+	KUNIT_EXPECT_EQ(test, stats.nr_faults, 0ull);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_STACK), 0u);
+	tmm_torus_get_stats(torus, &tstats);
+	KUNIT_EXPECT_EQ(test, tstats.nr_spaces, 1u);
+	KUNIT_EXPECT_EQ(test, tstats.nr_used, 1u);
+}
+
+static void space_destroy_returns_every_frame(struct kunit *test)
+{
+	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_space *space = vt_space_create(test, torus, 0);
+	struct tmm_torus_stats stats;
+	u32 addr;
+
+	vt_mmap(test, space, VT_BASE + VT_SLOT - 2 * PAGE_SIZE, 4 * PAGE_SIZE,
+		VT_RW, VT_FIXED | VT_POPULATE);
+	addr = vt_mmap(test, space, 0, 3 * PAGE_SIZE, VT_RX, VT_POPULATE);
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, addr, PAGE_SIZE,
+						 VT_NONE), 0);
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 3 * PAGE_SIZE),
+			VT_HEAP + 3 * PAGE_SIZE);
+	vt_fill(test, space, VT_HEAP, 3 * PAGE_SIZE, 0x42);
+	vt_fill(test, space, VT_STACK - 5 * PAGE_SIZE, 6 * PAGE_SIZE, 0x43);
+	tmm_torus_get_stats(torus, &stats);
+	KUNIT_ASSERT_GT(test, stats.nr_used, 15u);
+
+	vt_space_destroy(test, space);
+	tmm_torus_get_stats(torus, &stats);
+	KUNIT_EXPECT_EQ(test, stats.nr_free, VT_TORUS_FRAMES);
+	KUNIT_EXPECT_EQ(test, stats.nr_table_frames, 0u);
+	KUNIT_EXPECT_EQ(test, stats.nr_spaces, 0u);
+}
+
+/* The quota covers data and table frames; a fault beyond it is -ENOMEM. */
+static void space_quota_limits_data_and_table_frames(struct kunit *test)
+{
+	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_space *space = vt_space_create(test, torus, 4);
+	struct torusmm_space_stats stats;
+	u32 fault = 0, addr = VT_BASE + VT_SLOT;
+	struct tmm_access res;
+	u64 tpa;
+
+	vt_mmap(test, space, VT_BASE, 4 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, 2 * PAGE_SIZE, 1);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + 2 * PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -ENOMEM);
+	stats = vt_stats(space);
+	KUNIT_EXPECT_EQ(test, stats.nr_data_frames, 2u);
+	KUNIT_EXPECT_EQ(test, stats.nr_table_frames, 2u);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + 2 * PAGE_SIZE),
+			0u);
+	KUNIT_EXPECT_EQ(test, tmm_space_write(space, VT_BASE + 2 * PAGE_SIZE,
+					      &fault, sizeof(fault), VT_ACC_U,
+					      &res), -ENOMEM);
+
+	/* A populating mmap over the quota leaves nothing behind. */
+	KUNIT_EXPECT_EQ(test, tmm_space_mmap(space, &addr, PAGE_SIZE, VT_RW,
+					     VT_FIXED | VT_POPULATE), -ENOMEM);
+	vt_expect_spans(test, space, (const struct vt_span[]){ { 0, 4, VT_RW } },
+			1);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), VT_TORUS_FRAMES - 4);
+
+	/* Nor does the stack grow when its page cannot be had. */
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, VT_STACK);
+
+	/* Freeing a page makes room again. */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + 2 * PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), 0);
+}
+
+/* A fault-in with the torus empty is -ENOMEM, not a fault, and maps nothing. */
+static void fault_in_with_torus_full_returns_enomem(struct kunit *test)
+{
+	struct tmm_torus *torus = vt_torus_create(test, 8);
+	struct tmm_space *space = vt_space_create(test, torus, 0);
+	struct torusmm_space_stats before;
+	struct tmm_access res;
+	u32 fault = 0;
+	u64 tpa;
+	u8 *buf;
+
+	buf = kunit_kzalloc(test, 2 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	vt_mmap(test, space, VT_BASE, 8 * PAGE_SIZE, VT_RW, VT_FIXED);
+	/* The directory and one table leave six frames for data. */
+	vt_fill(test, space, VT_BASE, 6 * PAGE_SIZE, 9);
+	KUNIT_ASSERT_EQ(test, vt_nr_free(torus), 0u);
+	before = vt_stats(space);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + 6 * PAGE_SIZE,
+						  VT_ACC_U, &tpa, &fault),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, tmm_space_read(space, VT_BASE + 5 * PAGE_SIZE,
+					     buf, 2 * PAGE_SIZE, VT_ACC_U, &res),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, tmm_space_write(space, VT_BASE + 5 * PAGE_SIZE,
+					      buf, 2 * PAGE_SIZE, VT_ACC_U,
+					      &res), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames,
+			before.nr_data_frames);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_fault_errors,
+			before.nr_fault_errors);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, before.nr_faults);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + 6 * PAGE_SIZE),
+			0u);
+
+	/* A frame given back is enough for the next fault-in. */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + 6 * PAGE_SIZE,
+						  VT_ACC_U, &tpa, &fault), 0);
+}
+
+struct vt_brk_case {
+	const char *desc;
+	u32 start;		/* break set first; 0 leaves the initial one */
+	u32 block;		/* a PROT_READ page mapped here first; 0 none */
+	u32 request;
+	u32 result;
+	u32 heap_end;		/* end of the heap region afterwards */
+};
+
+#define VT_H(off)	(VT_HEAP + (off))
+
+static const struct vt_brk_case vt_brk_cases[] = {
+	{ "query with zero", 0, 0, 0, VT_H(0), VT_H(0) },
+	{ "query below the heap start", VT_H(0x2500), 0, VT_H(0) - 1,
+	  VT_H(0x2500), VT_H(0x3000) },
+	{ "query with one", VT_H(0x1000), 0, 1, VT_H(0x1000), VT_H(0x1000) },
+	{ "grow by one byte maps a page", 0, 0, VT_H(1), VT_H(1),
+	  VT_H(0x1000) },
+	{ "grow by a page", 0, 0, VT_H(0x1000), VT_H(0x1000), VT_H(0x1000) },
+	{ "grow unaligned rounds the heap up", 0, 0, VT_H(0x2001), VT_H(0x2001),
+	  VT_H(0x3000) },
+	{ "grow within the last page", VT_H(0x1001), 0, VT_H(0x1fff),
+	  VT_H(0x1fff), VT_H(0x2000) },
+	{ "shrink to the start unmaps the heap", VT_H(0x5000), 0, VT_H(0),
+	  VT_H(0), VT_H(0) },
+	{ "shrink within a page keeps it", VT_H(0x1800), 0, VT_H(0x1001),
+	  VT_H(0x1001), VT_H(0x2000) },
+	{ "shrink unaligned keeps the partial page", VT_H(0x5000), 0,
+	  VT_H(0x2800), VT_H(0x2800), VT_H(0x3000) },
+	{ "grow up to a mapping", 0, VT_H(0x4000), VT_H(0x4000), VT_H(0x4000),
+	  VT_H(0x4000) },
+	{ "grow over a mapping fails", 0, VT_H(0x4000), VT_H(0x8000), VT_H(0),
+	  VT_H(0) },
+	{ "grow into a mapping's first byte fails", VT_H(0x1000), VT_H(0x3000),
+	  VT_H(0x3001), VT_H(0x1000), VT_H(0x1000) },
+	{ "grow onto the stack fails", 0, 0, VT_STACK + 1, VT_H(0), VT_H(0) },
+	{ "grow past the user end fails", 0, 0, TMM_USER_END + 1, VT_H(0),
+	  VT_H(0) },
+	{ "grow into the kernel half fails", 0, 0, TORUSMM_KERNEL_BASE + 0x1000,
+	  VT_H(0), VT_H(0) },
+	{ "grow to the top of the address space fails", 0, 0, 0xffffffffu,
+	  VT_H(0), VT_H(0) },
+};
+
+static void vt_brk_desc(const struct vt_brk_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_brk, vt_brk_cases, vt_brk_desc);
+
+/* brk returns the new break or the old one, and the heap region follows. */
+static void brk_moves_the_break_as_linux_does(struct kunit *test)
+{
+	const struct vt_brk_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	struct torusmm_region got[4];
+	struct torusmm_space_stats stats;
+	u32 count, i = 0;
+
+	if (c->block)
+		vt_mmap(test, space, c->block, PAGE_SIZE, VT_R, VT_FIXED);
+	if (c->start)
+		KUNIT_ASSERT_EQ(test, tmm_space_brk(space, c->start), c->start);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_brk(space, c->request), c->result);
+	KUNIT_EXPECT_EQ(test, tmm_space_brk(space, 0), c->result);
+	stats = vt_stats(space);
+	KUNIT_EXPECT_EQ(test, stats.brk, c->result);
+	KUNIT_EXPECT_EQ(test, stats.nr_heap_pages,
+			(c->heap_end - VT_HEAP) >> PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, stats.nr_data_frames, 0u);
+
+	count = vt_regions(test, space, got, ARRAY_SIZE(got));
+	KUNIT_ASSERT_EQ(test, count, 1 + !!c->block + (c->heap_end > VT_HEAP));
+	if (c->heap_end > VT_HEAP) {
+		KUNIT_EXPECT_EQ(test, got[i].start, VT_HEAP);
+		KUNIT_EXPECT_EQ(test, got[i].end, c->heap_end);
+		KUNIT_EXPECT_EQ(test, got[i].prot, VT_RW);
+		i++;
+	}
+	if (c->block) {
+		KUNIT_EXPECT_EQ(test, got[i].start, c->block);
+		KUNIT_EXPECT_EQ(test, got[i].prot, VT_R);
+		i++;
+	}
+	KUNIT_EXPECT_EQ(test, got[i].start, VT_STACK);
+}
+
+/* The original design's brk test: the heap is demand-zero and usable. */
+static void brk_heap_pages_are_demand_zero(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 brk = VT_HEAP + 3 * PAGE_SIZE + 10;
+
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, brk), brk);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + 5), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, brk - 1), 0);
+	vt_fill(test, space, VT_HEAP + 100, 2 * PAGE_SIZE, 0x77);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + 100), 0x77);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + 99), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 4u);
+	/* Not the heap: above the break's page. */
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_HEAP + 4 * PAGE_SIZE), -1);
+}
+
+static void brk_shrink_frees_pages(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 free_before = vt_nr_free(space->torus);
+	struct torusmm_space_stats stats;
+	struct tmm_access res;
+	u8 byte;
+
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 4 * PAGE_SIZE),
+			VT_HEAP + 4 * PAGE_SIZE);
+	vt_fill(test, space, VT_HEAP, 4 * PAGE_SIZE, 0x31);
+	KUNIT_ASSERT_EQ(test, vt_nr_free(space->torus), free_before - 5);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_brk(space, VT_HEAP + PAGE_SIZE),
+			VT_HEAP + PAGE_SIZE);
+	stats = vt_stats(space);
+	KUNIT_EXPECT_EQ(test, stats.nr_data_frames, 1u);
+	KUNIT_EXPECT_EQ(test, stats.nr_heap_pages, 1u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before - 2);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_HEAP), 0x31);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_HEAP + PAGE_SIZE), 0u);
+	KUNIT_ASSERT_EQ(test, tmm_space_read(space, VT_HEAP + PAGE_SIZE, &byte,
+					     1, VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_U);
+
+	/* Grown again, the pages come back zeroed. */
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 4 * PAGE_SIZE),
+			VT_HEAP + 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + PAGE_SIZE),
+			0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
+					   VT_HEAP + 4 * PAGE_SIZE - 1), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP), 0x31);
+
+	/* Shrinking to the start frees the last heap frame and table. */
+	KUNIT_EXPECT_EQ(test, tmm_space_brk(space, VT_HEAP), VT_HEAP);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before);
+}
+
+struct vt_mmap_error_case {
+	const char *desc;
+	u32 addr;
+	u64 length;
+	u32 prot;
+	u32 flags;
+	int err;
+};
+
+static const struct vt_mmap_error_case vt_mmap_error_cases[] = {
+	{ "length zero", VT_BASE, 0, VT_R, VT_FIXED, -EINVAL },
+	{ "length zero without a fixed address", 0, 0, VT_R, 0, -EINVAL },
+	{ "length beyond 4 GiB", 0, (1ull << 32) + 1, VT_R, 0, -EINVAL },
+	{ "prot bit beyond READ, WRITE and EXEC", VT_BASE, PAGE_SIZE, 0x8,
+	  VT_FIXED, -EINVAL },
+	{ "unknown flag", VT_BASE, PAGE_SIZE, VT_R, VT_FIXED | BIT(3),
+	  -EINVAL },
+	{ "fixed, unaligned address", VT_BASE + 0x800, PAGE_SIZE, VT_R,
+	  VT_FIXED, -EINVAL },
+	{ "fixed_noreplace, unaligned address", VT_BASE + 0x800, PAGE_SIZE,
+	  VT_R, VT_NOREPLACE, -EINVAL },
+	{ "fixed, page zero", 0, PAGE_SIZE, VT_R, VT_FIXED, -EPERM },
+	{ "fixed_noreplace, page zero", 0, PAGE_SIZE, VT_R, VT_NOREPLACE,
+	  -EPERM },
+	{ "fixed, range past the stack guard", TMM_USER_END - PAGE_SIZE,
+	  2 * PAGE_SIZE, VT_R, VT_FIXED, -ENOMEM },
+	{ "fixed, the guard page", TMM_USER_END, PAGE_SIZE, VT_R, VT_FIXED,
+	  -ENOMEM },
+	{ "fixed, kernel half", TORUSMM_KERNEL_BASE, PAGE_SIZE, VT_R, VT_FIXED,
+	  -ENOMEM },
+	{ "fixed, range wrapping past 4 GiB", 0xfffff000u, 2 * PAGE_SIZE, VT_R,
+	  VT_FIXED, -ENOMEM },
+	{ "fixed, 4 GiB from the first user page", TORUSMM_USER_MIN,
+	  1ull << 32, VT_R, VT_FIXED, -ENOMEM },
+	{ "no room for 4 GiB", 0, 1ull << 32, VT_R, 0, -ENOMEM },
+	{ "no room for 2 GiB", 0, 1ull << 31, VT_RW, VT_POPULATE, -ENOMEM },
+};
+
+static void vt_mmap_error_desc(const struct vt_mmap_error_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_mmap_error, vt_mmap_error_cases, vt_mmap_error_desc);
+
+/* A rejected mmap returns Linux's errno and maps nothing. */
+static void mmap_rejects_bad_request(struct kunit *test)
+{
+	const struct vt_mmap_error_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	u32 addr = c->addr, free_before = vt_nr_free(space->torus);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_mmap(space, &addr, c->length, c->prot,
+					     c->flags), c->err);
+	vt_expect_spans(test, space, NULL, 0);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before);
+}
+
+struct vt_length_case {
+	const char *desc;
+	u64 length;
+	u32 pages;
+};
+
+static const struct vt_length_case vt_length_cases[] = {
+	{ "one byte", 1, 1 },
+	{ "a page less one byte", PAGE_SIZE - 1, 1 },
+	{ "a page", PAGE_SIZE, 1 },
+	{ "a page and one byte", PAGE_SIZE + 1, 2 },
+	{ "three pages and one byte", 3 * PAGE_SIZE + 1, 4 },
+	{ "a table's span", VT_SLOT, VT_SLOT / PAGE_SIZE },
+};
+
+static void vt_length_desc(const struct vt_length_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_length, vt_length_cases, vt_length_desc);
+
+/* The length is rounded up to whole pages, fixed or placed. */
+static void mmap_rounds_length_up_to_pages(struct kunit *test)
+{
+	const struct vt_length_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	struct torusmm_region got[4];
+	u32 addr;
+
+	vt_mmap(test, space, VT_BASE, c->length, VT_R, VT_FIXED);
+	addr = vt_mmap(test, space, 0, c->length, VT_RW, 0);
+	KUNIT_EXPECT_EQ(test, addr, TMM_MMAP_BASE - c->pages * PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, vt_regions(test, space, got, ARRAY_SIZE(got)), 3u);
+	KUNIT_EXPECT_EQ(test, got[0].start, VT_BASE);
+	KUNIT_EXPECT_EQ(test, got[0].end, VT_BASE + c->pages * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, got[1].start, addr);
+	KUNIT_EXPECT_EQ(test, got[1].end, TMM_MMAP_BASE);
+}
+
+struct vt_prot_case {
+	const char *desc;
+	u32 prot;
+	u32 region_prot;
+};
+
+static const struct vt_prot_case vt_prot_cases[] = {
+	{ "PROT_NONE", VT_NONE, VT_NONE },
+	{ "PROT_READ", VT_R, VT_R },
+	{ "PROT_WRITE implies read", TORUSMM_PROT_WRITE, VT_RW },
+	{ "PROT_EXEC implies read", TORUSMM_PROT_EXEC, VT_RX },
+	{ "PROT_WRITE|PROT_EXEC implies read",
+	  TORUSMM_PROT_WRITE | TORUSMM_PROT_EXEC, VT_RWX },
+	{ "PROT_READ|PROT_WRITE", VT_RW, VT_RW },
+	{ "PROT_READ|PROT_EXEC", VT_RX, VT_RX },
+	{ "PROT_READ|PROT_WRITE|PROT_EXEC", VT_RWX, VT_RWX },
+};
+
+static void vt_prot_desc(const struct vt_prot_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_prot, vt_prot_cases, vt_prot_desc);
+
+/*
+ * mmap and mprotect record the normalised protection, and a page of the
+ * region gets the matching entry bits.
+ */
+static void mmap_and_mprotect_normalise_prot(struct kunit *test)
+{
+	const struct vt_prot_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	u32 flags = c->prot ? VT_FIXED | VT_POPULATE : VT_FIXED;
+	u32 pte;
+
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, c->prot, flags);
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 0, 1, c->region_prot } }, 1);
+	if (c->prot) {
+		pte = tmm_space_lookup(space, VT_BASE);
+		vt_expect_pte_prot(test, pte, c->region_prot);
+	}
+
+	/* The same through mprotect, on a page that has a frame. */
+	vt_mmap(test, space, VT_BASE + 2 * PAGE_SIZE, PAGE_SIZE, VT_RW,
+		VT_FIXED | VT_POPULATE);
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE + 2 * PAGE_SIZE,
+						 PAGE_SIZE, c->prot), 0);
+	pte = tmm_space_lookup(space, VT_BASE + 2 * PAGE_SIZE);
+	vt_expect_pte_prot(test, pte, c->region_prot);
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 0, 1, c->region_prot },
+				{ 2, 3, c->region_prot } }, 2);
+}
+
+/* The original design's virtual allocation test, through mmap's placement. */
+static void mmap_without_hint_places_top_down(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 first, second, third;
+
+	first = vt_mmap(test, space, 0, 3 * PAGE_SIZE, VT_R, 0);
+	second = vt_mmap(test, space, 0, 2 * PAGE_SIZE, VT_RW, 0);
+	KUNIT_EXPECT_EQ(test, first, TMM_MMAP_BASE - 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, second, first - 2 * PAGE_SIZE);
+
+	/* The hole left by an munmap is the highest gap again. */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, first, 3 * PAGE_SIZE), 0);
+	third = vt_mmap(test, space, 0, PAGE_SIZE, VT_RX, 0);
+	KUNIT_EXPECT_EQ(test, third, TMM_MMAP_BASE - PAGE_SIZE);
+}
+
+static void mmap_top_down_skips_gaps_too_small(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 top = TMM_MMAP_BASE;
+
+	vt_mmap(test, space, top - PAGE_SIZE, PAGE_SIZE, VT_R, VT_FIXED);
+	vt_mmap(test, space, top - 3 * PAGE_SIZE, PAGE_SIZE, VT_R, VT_FIXED);
+	/* A one-page gap at top - 2 pages: too small for two pages. */
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, 0, 2 * PAGE_SIZE, VT_RW, 0),
+			top - 5 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, 0, PAGE_SIZE, VT_RW, 0),
+			top - 2 * PAGE_SIZE);
+	/* Nothing is placed above the mmap base, where the stack grows. */
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, 0, PAGE_SIZE, VT_RW, 0),
+			top - 6 * PAGE_SIZE);
+}
+
+static void mmap_without_room_returns_enomem(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 addr = 0;
+
+	/* One region filling everything below the mmap base. */
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, 0,
+				      TMM_MMAP_BASE - TORUSMM_USER_MIN, VT_R, 0),
+			TORUSMM_USER_MIN);
+	KUNIT_EXPECT_EQ(test, tmm_space_mmap(space, &addr, PAGE_SIZE, VT_R, 0),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_regions, 2u);
+}
+
+static void mmap_hint_is_used_when_free(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+
+	/* The first page above page zero is the lowest a mapping may start. */
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, TORUSMM_USER_MIN, PAGE_SIZE,
+				      VT_R, VT_FIXED), TORUSMM_USER_MIN);
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, TORUSMM_USER_MIN + PAGE_SIZE,
+				      PAGE_SIZE, VT_R, 0),
+			TORUSMM_USER_MIN + PAGE_SIZE);
+
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE,
+				      VT_RW, 0), VT_BASE);
+	/* Right after a mapping is free too. */
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, VT_BASE + 2 * PAGE_SIZE,
+				      PAGE_SIZE, VT_R, 0),
+			VT_BASE + 2 * PAGE_SIZE);
+	/* A hint in the heap area is used as well. */
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, VT_HEAP, PAGE_SIZE, VT_R, 0),
+			VT_HEAP);
+}
+
+struct vt_hint_case {
+	const char *desc;
+	u32 hint;
+	u32 pages;
+};
+
+static const struct vt_hint_case vt_hint_cases[] = {
+	{ "hint on a mapping", VT_BASE, 1 },
+	{ "hint whose range reaches a mapping", VT_BASE - 2 * PAGE_SIZE, 3 },
+	{ "hint on page zero", 0, 1 },
+	{ "hint on the stack", VT_STACK, 1 },
+	{ "hint on the guard page", TMM_USER_END, 1 },
+	{ "hint whose range crosses the user end", TMM_USER_END - PAGE_SIZE,
+	  2 },
+	{ "hint in the kernel half", TORUSMM_KERNEL_BASE, 1 },
+	{ "hint at the last page of the address space", 0xfffff000u, 1 },
+};
+
+static void vt_hint_desc(const struct vt_hint_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_hint, vt_hint_cases, vt_hint_desc);
+
+/* A hint that cannot be honoured gives the top-down placement. */
+static void mmap_unusable_hint_places_top_down(struct kunit *test)
+{
+	const struct vt_hint_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_R, VT_FIXED);
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, c->hint,
+				      c->pages * PAGE_SIZE, VT_RW, 0),
+			TMM_MMAP_BASE - c->pages * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_regions, 3u);
+}
+
+static void mmap_is_zero_filled_on_demand(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 addr = vt_mmap(test, space, 0, 3 * PAGE_SIZE, VT_RW, 0);
+	u32 i;
+
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_table_frames, 1u);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
+						   addr + i * PAGE_SIZE + i), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 3u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 3ull);
+}
+
+static void mmap_populate_maps_every_page(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct torusmm_pte ptes[8];
+	const u32 start = VT_BASE + VT_SLOT - 2 * PAGE_SIZE;
+	u32 count, i;
+
+	vt_mmap(test, space, start, 5 * PAGE_SIZE, VT_RW,
+		VT_FIXED | VT_POPULATE);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 5u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_table_frames, 3u);
+	KUNIT_ASSERT_EQ(test, tmm_space_dump_ptes(space, 0, 1ull << 32, ptes,
+						  ARRAY_SIZE(ptes), &count), 0);
+	KUNIT_ASSERT_EQ(test, count, 5u);
+	for (i = 0; i < count; i++) {
+		KUNIT_EXPECT_EQ(test, ptes[i].addr, start + i * PAGE_SIZE);
+		KUNIT_EXPECT_EQ(test, ptes[i].pte & VT_PTE_PROT,
+				vt_prot_pte(VT_RW));
+		KUNIT_EXPECT_EQ(test, vt_frame_byte(space, ptes[i].pte, 7), 0);
+	}
+}
+
+static void mmap_fixed_replaces_and_frees_old_pages(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 free_before;
+
+	vt_mmap(test, space, VT_BASE, 4 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, 4 * PAGE_SIZE, 0x11);
+	free_before = vt_nr_free(space->torus);
+
+	vt_mmap(test, space, VT_BASE + PAGE_SIZE, 2 * PAGE_SIZE, VT_R,
+		VT_FIXED);
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 0, 1, VT_RW }, { 1, 3, VT_R },
+				{ 3, 4, VT_RW } }, 3);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 2u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before + 2);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE), 0x11);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + 3 * PAGE_SIZE),
+			0x11);
+}
+
+static void mmap_fixed_noreplace_overlap_returns_eexist(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 addr = VT_BASE;
+
+	vt_mmap(test, space, VT_BASE + 2 * PAGE_SIZE, PAGE_SIZE, VT_RW,
+		VT_FIXED);
+	vt_fill(test, space, VT_BASE + 2 * PAGE_SIZE, PAGE_SIZE, 0x22);
+	KUNIT_EXPECT_EQ(test, tmm_space_mmap(space, &addr, 4 * PAGE_SIZE, VT_R,
+					     VT_NOREPLACE), -EEXIST);
+	addr = VT_BASE + 2 * PAGE_SIZE;
+	KUNIT_EXPECT_EQ(test, tmm_space_mmap(space, &addr, PAGE_SIZE, VT_R,
+					     VT_NOREPLACE | VT_FIXED), -EEXIST);
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 2, 3, VT_RW } }, 1);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + 2 * PAGE_SIZE),
+			0x22);
+
+	/* Right next to it is no overlap. */
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE, VT_R,
+				      VT_NOREPLACE), VT_BASE);
+	KUNIT_EXPECT_EQ(test, vt_mmap(test, space, VT_BASE + 3 * PAGE_SIZE,
+				      PAGE_SIZE, VT_R, VT_NOREPLACE),
+			VT_BASE + 3 * PAGE_SIZE);
+}
+
+/* Adjacent regions of equal protection merge, as Linux's anonymous VMAs. */
+static void mmap_merges_adjacent_equal_regions(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+
+	vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + 2 * PAGE_SIZE, 2 * PAGE_SIZE, VT_RW,
+		VT_FIXED);
+	vt_mmap(test, space, VT_BASE + 4 * PAGE_SIZE, PAGE_SIZE, VT_R, VT_FIXED);
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 0, 4, VT_RW }, { 4, 5, VT_R } }, 2);
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE + 4 * PAGE_SIZE,
+						 PAGE_SIZE, VT_RW), 0);
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 0, 5, VT_RW } }, 1);
+	/* Filling the gap between two equal regions joins all three. */
+	vt_mmap(test, space, VT_BASE + 6 * PAGE_SIZE, PAGE_SIZE, VT_RW,
+		VT_FIXED);
+	vt_mmap(test, space, VT_BASE + 5 * PAGE_SIZE, PAGE_SIZE, VT_RW,
+		VT_FIXED);
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 0, 7, VT_RW } }, 1);
+}
+
+/*
+ * A populating MAP_FIXED that fails leaves the mapping it would have
+ * replaced, contents included.
+ */
+static void mmap_populate_failure_keeps_replaced_mapping(struct kunit *test)
+{
+	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_space *space = vt_space_create(test, torus, 6);
+	u32 addr = VT_BASE, free_before;
+
+	vt_mmap(test, space, VT_BASE + PAGE_SIZE, 2 * PAGE_SIZE, VT_RW,
+		VT_FIXED);
+	vt_fill(test, space, VT_BASE + PAGE_SIZE, 2 * PAGE_SIZE, 0x5c);
+	free_before = vt_nr_free(torus);
+	KUNIT_EXPECT_EQ(test, tmm_space_mmap(space, &addr, 6 * PAGE_SIZE, VT_R,
+					     VT_FIXED | VT_POPULATE), -ENOMEM);
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 1, 3, VT_RW } }, 1);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), free_before);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + PAGE_SIZE),
+			0x5c);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + 3 * PAGE_SIZE
+					   - 1), 0x5c);
+}
+
+struct vt_range_error_case {
+	const char *desc;
+	u32 addr;
+	u64 length;
+	u32 prot;
+	int err;
+};
+
+static const struct vt_range_error_case vt_munmap_error_cases[] = {
+	{ "unaligned address", VT_BASE + 1, PAGE_SIZE, 0, -EINVAL },
+	{ "length zero", VT_BASE, 0, 0, -EINVAL },
+	{ "end beyond 4 GiB", 0xfffff000u, 2 * PAGE_SIZE, 0, -EINVAL },
+	{ "length beyond 4 GiB", VT_BASE, (1ull << 32) + PAGE_SIZE, 0,
+	  -EINVAL },
+	{ "range past the stack guard", TMM_USER_END - PAGE_SIZE,
+	  2 * PAGE_SIZE, 0, -EINVAL },
+	{ "kernel half", TORUSMM_KERNEL_BASE, PAGE_SIZE, 0, -EINVAL },
+};
+
+static const struct vt_range_error_case vt_mprotect_error_cases[] = {
+	{ "unaligned address", VT_BASE + 1, PAGE_SIZE, VT_R, -EINVAL },
+	{ "prot bit beyond READ, WRITE and EXEC", VT_BASE, PAGE_SIZE, 0x8,
+	  -EINVAL },
+	{ "end beyond 4 GiB", 0xfffff000u, 2 * PAGE_SIZE, VT_R, -EINVAL },
+	{ "length zero changes nothing", VT_BASE, 0, VT_R, 0 },
+	{ "unaligned address with length zero", VT_BASE + 1, 0, VT_R, -EINVAL },
+	{ "last page of the address space", 0xfffff000u, PAGE_SIZE, VT_R,
+	  -ENOMEM },
+	{ "range with a hole", VT_BASE, 3 * PAGE_SIZE, VT_R, -ENOMEM },
+	{ "range starting before the region", VT_BASE - PAGE_SIZE,
+	  2 * PAGE_SIZE, VT_R, -ENOMEM },
+	{ "range past the stack into the guard page", VT_STACK, 2 * PAGE_SIZE,
+	  VT_R, -ENOMEM },
+	{ "kernel half", TORUSMM_KERNEL_BASE, PAGE_SIZE, VT_R, -ENOMEM },
+	{ "nothing mapped", VT_BASE + VT_SLOT, PAGE_SIZE, VT_RW, -ENOMEM },
+};
+
+static void vt_range_error_desc(const struct vt_range_error_case *c,
+				char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_munmap_error, vt_munmap_error_cases, vt_range_error_desc);
+KUNIT_ARRAY_PARAM(vt_mprotect_error, vt_mprotect_error_cases,
+		  vt_range_error_desc);
+
+/* The layout the error cases run on: two pages with a hole, populated. */
+static const struct vt_span vt_error_layout[VT_MAX_SPANS] = {
+	{ 0, 1, VT_RW }, { 2, 3, VT_RW },
+};
+
+/* Expects @space to hold vt_error_layout as vt_map_spans() made it. */
+static void vt_expect_error_layout(struct kunit *test, struct tmm_space *space)
+{
+	vt_expect_spans(test, space, vt_error_layout, 2);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE), 1);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 2 * PAGE_SIZE), 3);
+	vt_expect_pte_prot(test, tmm_space_lookup(space, VT_BASE), VT_RW);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_STACK), 0u);
+}
+
+static void munmap_rejects_bad_range(struct kunit *test)
+{
+	const struct vt_range_error_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+
+	vt_map_spans(test, space, vt_error_layout);
+	KUNIT_EXPECT_EQ(test, tmm_space_munmap(space, c->addr, c->length),
+			c->err);
+	vt_expect_error_layout(test, space);
+}
+
+/* A refused mprotect changes nothing, not even the part that was mapped. */
+static void mprotect_rejects_bad_range(struct kunit *test)
+{
+	const struct vt_range_error_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+
+	vt_map_spans(test, space, vt_error_layout);
+	KUNIT_EXPECT_EQ(test, tmm_space_mprotect(space, c->addr, c->length,
+						 c->prot), c->err);
+	vt_expect_error_layout(test, space);
+}
+
+/*
+ * A row of region arithmetic: the regions before (pages from VT_BASE), the
+ * range (page, length in bytes), the result and the regions after.
+ */
+struct vt_layout_case {
+	const char *desc;
+	struct vt_span before[VT_MAX_SPANS];
+	u32 page;
+	u32 length;
+	u32 prot;
+	int ret;
+	struct vt_span after[VT_MAX_SPANS];
+};
+
+#define VT_PAGES(n)	((n) * PAGE_SIZE)
+
+static const struct vt_layout_case vt_munmap_cases[] = {
+	{ "whole region", { { 0, 4, VT_RW } }, 0, VT_PAGES(4), 0, 0, {} },
+	{ "head of a region", { { 0, 4, VT_RW } }, 0, VT_PAGES(1), 0, 0,
+	  { { 1, 4, VT_RW } } },
+	{ "tail of a region", { { 0, 4, VT_RW } }, 3, VT_PAGES(1), 0, 0,
+	  { { 0, 3, VT_RW } } },
+	{ "middle splits a region in two", { { 0, 4, VT_RW } }, 1,
+	  VT_PAGES(2), 0, 0, { { 0, 1, VT_RW }, { 3, 4, VT_RW } } },
+	{ "one byte unmaps a whole page", { { 0, 4, VT_RW } }, 1, 1, 0, 0,
+	  { { 0, 1, VT_RW }, { 2, 4, VT_RW } } },
+	{ "several regions and the gaps between",
+	  { { 0, 2, VT_RW }, { 3, 5, VT_R }, { 6, 8, VT_RX } }, 1, VT_PAGES(6),
+	  0, 0, { { 0, 1, VT_RW }, { 7, 8, VT_RX } } },
+	{ "several whole regions",
+	  { { 0, 2, VT_RW }, { 3, 5, VT_NONE }, { 6, 8, VT_RX } }, 0,
+	  VT_PAGES(8), 0, 0, {} },
+	{ "range straddling a region's start", { { 2, 4, VT_R } }, 0,
+	  VT_PAGES(3), 0, 0, { { 3, 4, VT_R } } },
+	{ "range straddling a region's end", { { 2, 4, VT_RX } }, 3,
+	  VT_PAGES(3), 0, 0, { { 2, 3, VT_RX } } },
+	{ "nothing mapped in the range", { { 0, 2, VT_RW } }, 4, VT_PAGES(2),
+	  0, 0, { { 0, 2, VT_RW } } },
+	{ "PROT_NONE region", { { 0, 2, VT_NONE }, { 2, 3, VT_RW } }, 1,
+	  VT_PAGES(2), 0, 0, { { 0, 1, VT_NONE } } },
+};
+
+static const struct vt_layout_case vt_mprotect_cases[] = {
+	{ "middle splits a region in three", { { 0, 4, VT_RW } }, 1,
+	  VT_PAGES(2), VT_R, 0,
+	  { { 0, 1, VT_RW }, { 1, 3, VT_R }, { 3, 4, VT_RW } } },
+	{ "head of a region", { { 0, 4, VT_RW } }, 0, VT_PAGES(1), VT_R, 0,
+	  { { 0, 1, VT_R }, { 1, 4, VT_RW } } },
+	{ "tail of a region", { { 0, 4, VT_RW } }, 3, VT_PAGES(1), VT_RX, 0,
+	  { { 0, 3, VT_RW }, { 3, 4, VT_RX } } },
+	{ "whole region", { { 0, 4, VT_RW } }, 0, VT_PAGES(4), VT_R, 0,
+	  { { 0, 4, VT_R } } },
+	{ "one byte changes a whole page", { { 0, 4, VT_RW } }, 2, 1, VT_R, 0,
+	  { { 0, 2, VT_RW }, { 2, 3, VT_R }, { 3, 4, VT_RW } } },
+	{ "same protection changes nothing", { { 0, 4, VT_RW } }, 1,
+	  VT_PAGES(2), VT_RW, 0, { { 0, 4, VT_RW } } },
+	{ "restoring the protection merges back",
+	  { { 0, 1, VT_RW }, { 1, 3, VT_R }, { 3, 4, VT_RW } }, 1, VT_PAGES(2),
+	  VT_RW, 0, { { 0, 4, VT_RW } } },
+	{ "across adjacent regions", { { 0, 2, VT_RW }, { 2, 4, VT_R } }, 1,
+	  VT_PAGES(2), VT_RX, 0,
+	  { { 0, 1, VT_RW }, { 1, 3, VT_RX }, { 3, 4, VT_R } } },
+	{ "write implies read", { { 0, 2, VT_R } }, 0, VT_PAGES(2),
+	  TORUSMM_PROT_WRITE, 0, { { 0, 2, VT_RW } } },
+	{ "exec implies read", { { 0, 2, VT_RW } }, 0, VT_PAGES(2),
+	  TORUSMM_PROT_EXEC, 0, { { 0, 2, VT_RX } } },
+	{ "PROT_NONE", { { 0, 2, VT_RW } }, 1, VT_PAGES(1), VT_NONE, 0,
+	  { { 0, 1, VT_RW }, { 1, 2, VT_NONE } } },
+	{ "from PROT_NONE back to read-write",
+	  { { 0, 1, VT_RW }, { 1, 2, VT_NONE } }, 1, VT_PAGES(1), VT_RW, 0,
+	  { { 0, 2, VT_RW } } },
+	{ "hole in the range fails, nothing changed",
+	  { { 0, 2, VT_RW }, { 3, 5, VT_RW } }, 0, VT_PAGES(5), VT_R, -ENOMEM,
+	  { { 0, 2, VT_RW }, { 3, 5, VT_RW } } },
+	{ "range past the last region fails, nothing changed",
+	  { { 0, 2, VT_R }, { 2, 3, VT_RW } }, 1, VT_PAGES(3), VT_RX, -ENOMEM,
+	  { { 0, 2, VT_R }, { 2, 3, VT_RW } } },
+	{ "range before the first region fails, nothing changed",
+	  { { 1, 3, VT_RW } }, 0, VT_PAGES(2), VT_R, -ENOMEM,
+	  { { 1, 3, VT_RW } } },
+};
+
+static void vt_layout_desc(const struct vt_layout_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_munmap_layout, vt_munmap_cases, vt_layout_desc);
+KUNIT_ARRAY_PARAM(vt_mprotect_layout, vt_mprotect_cases, vt_layout_desc);
+
+/*
+ * Checks every page of the first 16 after a layout change: a page still in
+ * a region keeps its frame and contents with the entry bits of its new
+ * protection and the accessed/dirty bits it had; any other page has no frame.
+ */
+static void vt_expect_pages(struct kunit *test, struct tmm_space *space,
+			    const struct vt_layout_case *c, const u32 *before)
+{
+	u32 page, prot, pte, va, old_prot;
+	int byte;
+
+	for (page = 0; page < 16; page++) {
+		va = VT_BASE + page * PAGE_SIZE;
+		pte = tmm_space_lookup(space, va);
+		if (!vt_spans_cover(c->after, page, &prot) ||
+		    !vt_spans_cover(c->before, page, &old_prot) ||
+		    old_prot == VT_NONE) {
+			KUNIT_EXPECT_EQ_MSG(test, pte & TMM_PTE_HOLDS_FRAME, 0u,
+					    "page %u", page);
+			continue;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, pte & ~VT_PTE_PROT,
+				    before[page] & ~VT_PTE_PROT,
+				    "page %u: frame and A/D", page);
+		vt_expect_pte_prot(test, pte, prot);
+		byte = vt_span_byte(page, old_prot);
+		KUNIT_EXPECT_EQ_MSG(test, vt_peek_byte(space, va), byte,
+				    "page %u contents", page);
+	}
+}
+
+/* Runs one munmap or mprotect row of region arithmetic. */
+static void vt_run_layout_case(struct kunit *test, bool mprotect)
+{
+	const struct vt_layout_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	u32 before[16], page, nr_frames = 0, prot;
+	int ret;
+
+	vt_map_spans(test, space, c->before);
+	for (page = 0; page < 16; page++)
+		before[page] = tmm_space_lookup(space, VT_BASE + page * PAGE_SIZE);
+
+	if (mprotect)
+		ret = tmm_space_mprotect(space, VT_BASE + c->page * PAGE_SIZE,
+					 c->length, c->prot);
+	else
+		ret = tmm_space_munmap(space, VT_BASE + c->page * PAGE_SIZE,
+				       c->length);
+	KUNIT_EXPECT_EQ(test, ret, c->ret);
+	vt_expect_spans(test, space, c->after, vt_nr_spans(c->after));
+	vt_expect_pages(test, space, c, before);
+
+	for (page = 0; page < 16; page++)
+		if (vt_spans_cover(c->after, page, &prot) &&
+		    vt_spans_cover(c->before, page, &prot) &&
+		    prot != VT_NONE)
+			nr_frames++;
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, nr_frames);
+}
+
+static void munmap_splits_and_removes_regions(struct kunit *test)
+{
+	vt_run_layout_case(test, false);
+}
+
+static void mprotect_splits_and_merges_regions(struct kunit *test)
+{
+	vt_run_layout_case(test, true);
+}
+
+static void munmap_frees_empty_tables(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 start = VT_BASE + VT_SLOT - 2 * PAGE_SIZE;
+	u32 free_before = vt_nr_free(space->torus);
+
+	vt_mmap(test, space, start, 4 * PAGE_SIZE, VT_RW,
+		VT_FIXED | VT_POPULATE);
+	KUNIT_ASSERT_EQ(test, vt_stats(space).nr_table_frames, 3u);
+	KUNIT_EXPECT_EQ(test, tmm_space_munmap(space, start, 2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_table_frames, 2u);
+	KUNIT_EXPECT_EQ(test, tmm_space_munmap(space, VT_BASE, 2 * VT_SLOT), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_table_frames, 1u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before);
+}
+
+/* PROT_NONE keeps the frame and its contents; the page just is not present. */
+static void mprotect_none_keeps_contents(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct tmm_access res;
+	u8 byte = 0x99;
+
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, PAGE_SIZE, 0x5a);
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE, PAGE_SIZE,
+						 VT_NONE), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_read(space, VT_BASE, &byte, 1, VT_ACC_U,
+					     &res), 0);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_U);
+	KUNIT_EXPECT_EQ(test, res.done, 0u);
+	KUNIT_ASSERT_EQ(test, tmm_space_write(space, VT_BASE, &byte, 1,
+					      VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE), 0x5a);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE, PAGE_SIZE,
+						 VT_RW), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + 17), 0x5a);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 1ull);
+}
+
+/* The original design's mprotect test: read-only makes writes fault. */
+static void mprotect_read_only_makes_writes_fault(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct tmm_access res;
+	u8 byte = 1;
+
+	vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, 2 * PAGE_SIZE, 0x66);
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE, PAGE_SIZE,
+						 VT_R), 0);
+	KUNIT_ASSERT_EQ(test, tmm_space_write(space, VT_BASE, &byte, 1,
+					      VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_P | VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, res.fault_addr, VT_BASE);
+	KUNIT_ASSERT_EQ(test, tmm_space_write(space, VT_BASE, &byte, 1, 0,
+					      &res), 0);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_P | VT_F_W);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE), 0x66);
+	vt_fill(test, space, VT_BASE + PAGE_SIZE, 1, 0x67);
+}
+
+/* The layout the translate cases run on, at VT_BASE (in pages). */
+static const struct vt_span vt_translate_layout[VT_MAX_SPANS] = {
+	{ 0, 1, VT_R }, { 1, 2, VT_RW }, { 2, 3, VT_RX }, { 3, 4, VT_NONE },
+};
+
+/* Pages 5 (read-write) and 7 (read-only) stay without frames. */
+#define VT_T_RW_EMPTY	(VT_BASE + 5 * PAGE_SIZE)
+#define VT_T_R_EMPTY	(VT_BASE + 7 * PAGE_SIZE)
+
+struct vt_translate_case {
+	const char *desc;
+	u32 va;
+	u32 access;
+	u32 fault;
+	bool ok;
+};
+
+static const struct vt_translate_case vt_translate_cases[] = {
+	{ "unmapped, user read", VT_BASE + VT_SLOT, VT_ACC_U, VT_F_U },
+	{ "unmapped, user write", VT_BASE + VT_SLOT, VT_ACC_W | VT_ACC_U,
+	  VT_F_W | VT_F_U },
+	{ "unmapped, user fetch", VT_BASE + VT_SLOT, VT_ACC_X | VT_ACC_U,
+	  VT_F_X | VT_F_U },
+	{ "unmapped, supervisor read", VT_BASE + VT_SLOT, 0, 0 },
+	{ "page zero, user read", 0, VT_ACC_U, VT_F_U },
+	{ "kernel half, user read", TORUSMM_KERNEL_BASE, VT_ACC_U, VT_F_U },
+	{ "kernel half, supervisor write", 0xc0000000u, VT_ACC_W, VT_F_W },
+	{ "top page, user fetch", 0xfffff000u, VT_ACC_X | VT_ACC_U,
+	  VT_F_X | VT_F_U },
+	{ "stack guard page, user write", TMM_USER_END, VT_ACC_W | VT_ACC_U,
+	  VT_F_W | VT_F_U },
+	{ "below the stack limit, user write",
+	  TORUSMM_STACK_TOP - TORUSMM_STACK_LIMIT - PAGE_SIZE,
+	  VT_ACC_W | VT_ACC_U, VT_F_W | VT_F_U },
+	{ "PROT_NONE, user read", VT_BASE + 3 * PAGE_SIZE, VT_ACC_U, VT_F_U },
+	{ "PROT_NONE, user write", VT_BASE + 3 * PAGE_SIZE,
+	  VT_ACC_W | VT_ACC_U, VT_F_W | VT_F_U },
+	{ "PROT_NONE, supervisor read", VT_BASE + 3 * PAGE_SIZE, 0, 0 },
+	{ "read-only, user write", VT_BASE, VT_ACC_W | VT_ACC_U,
+	  VT_F_P | VT_F_W | VT_F_U },
+	{ "read-only, supervisor write", VT_BASE, VT_ACC_W, VT_F_P | VT_F_W },
+	{ "read-only without a frame, user write (not fixed up)", VT_T_R_EMPTY,
+	  VT_ACC_W | VT_ACC_U, VT_F_W | VT_F_U },
+	{ "read-write, user fetch", VT_BASE + PAGE_SIZE, VT_ACC_X | VT_ACC_U,
+	  VT_F_P | VT_F_X | VT_F_U },
+	{ "read-write, supervisor fetch", VT_BASE + PAGE_SIZE, VT_ACC_X,
+	  VT_F_P | VT_F_X },
+	{ "read-write without a frame, user fetch", VT_T_RW_EMPTY,
+	  VT_ACC_X | VT_ACC_U, VT_F_X | VT_F_U },
+	{ "read-only, user read", VT_BASE, VT_ACC_U, 0, true },
+	{ "read-write, user write", VT_BASE + PAGE_SIZE, VT_ACC_W | VT_ACC_U, 0,
+	  true },
+	{ "read-write, supervisor write", VT_BASE + PAGE_SIZE, VT_ACC_W, 0,
+	  true },
+	{ "read-exec, user fetch", VT_BASE + 2 * PAGE_SIZE,
+	  VT_ACC_X | VT_ACC_U, 0, true },
+	{ "read-write without a frame, user write (demand zero)",
+	  VT_T_RW_EMPTY, VT_ACC_W | VT_ACC_U, 0, true },
+	{ "read-only without a frame, user read (demand zero)", VT_T_R_EMPTY,
+	  VT_ACC_U, 0, true },
+	{ "stack, user read", VT_STACK, VT_ACC_U, 0, true },
+};
+
+static void vt_translate_desc(const struct vt_translate_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_translate, vt_translate_cases, vt_translate_desc);
+
+/*
+ * translate answers with the x86 page-fault error code, faults in zeroed
+ * frames where the region allows the access, and counts what it did.
+ */
+static void translate_reports_fault_or_faults_in(struct kunit *test)
+{
+	const struct vt_translate_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	struct torusmm_space_stats before, after;
+	u32 fault = 0xdead, pte;
+	u64 tpa = 0;
+	int ret;
+
+	vt_map_spans(test, space, vt_translate_layout);
+	vt_mmap(test, space, VT_T_RW_EMPTY, PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_T_R_EMPTY, PAGE_SIZE, VT_R, VT_FIXED);
+	before = vt_stats(space);
+
+	ret = tmm_space_translate(space, c->va + 0x10, c->access, &tpa, &fault);
+	after = vt_stats(space);
+	pte = tmm_space_lookup(space, c->va);
+	if (c->ok) {
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		KUNIT_EXPECT_NE(test, pte & TORUSMM_PTE_PRESENT, 0u);
+		KUNIT_EXPECT_EQ(test, tpa,
+				tmm_frame_to_tpa(TMM_PTE_FRAME(pte)) + 0x10);
+		KUNIT_EXPECT_EQ(test, after.nr_translations,
+				before.nr_translations + 1);
+		KUNIT_EXPECT_EQ(test, after.nr_fault_errors,
+				before.nr_fault_errors);
+	} else {
+		KUNIT_EXPECT_EQ(test, ret, -EFAULT);
+		KUNIT_EXPECT_EQ(test, fault, c->fault);
+		KUNIT_EXPECT_EQ(test, after.nr_fault_errors,
+				before.nr_fault_errors + 1);
+		KUNIT_EXPECT_EQ(test, after.nr_translations,
+				before.nr_translations);
+		/* A fault is reported, never fixed up by mapping something. */
+		KUNIT_EXPECT_EQ(test, after.nr_data_frames,
+				before.nr_data_frames);
+		KUNIT_EXPECT_EQ(test, after.nr_regions, before.nr_regions);
+		KUNIT_EXPECT_EQ(test, after.stack_start, before.stack_start);
+	}
+}
+
+static void translate_demand_faults_a_zeroed_frame(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 fault, pte;
+	u64 tpa, again;
+
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + 0x234,
+						  VT_ACC_U, &tpa, &fault), 0);
+	pte = tmm_space_lookup(space, VT_BASE);
+	KUNIT_EXPECT_EQ(test, tpa, tmm_frame_to_tpa(TMM_PTE_FRAME(pte)) + 0x234);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 1ull);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 4095), 0);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE, VT_ACC_W,
+						  &again, &fault), 0);
+	KUNIT_EXPECT_EQ(test, again + 0x234, tpa);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 1ull);
+}
+
+static void translate_read_sets_accessed(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 fault, pte;
+	u64 tpa;
+
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE, VT_ACC_U,
+						  &tpa, &fault), 0);
+	pte = tmm_space_lookup(space, VT_BASE);
+	KUNIT_EXPECT_NE(test, pte & TORUSMM_PTE_ACCESSED, 0u);
+	KUNIT_EXPECT_EQ(test, pte & TORUSMM_PTE_DIRTY, 0u);
+}
+
+static void translate_write_sets_dirty(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 fault;
+	u64 tpa;
+
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE, VT_ACC_U,
+						  &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE) &
+			TORUSMM_PTE_DIRTY, 0u);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE) & VT_PTE_AD,
+			VT_PTE_AD);
+	/* A write through tmm_space_write() dirties its page too. */
+	vt_mmap(test, space, VT_BASE + PAGE_SIZE, PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE + PAGE_SIZE, 1, 1);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + PAGE_SIZE) &
+			VT_PTE_AD, VT_PTE_AD);
+}
+
+/* A peek neither faults in nor sets accessed or dirty bits. */
+static void translate_peek_has_no_side_effects(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct torusmm_space_stats before;
+	u32 fault = 0, pte;
+	u64 tpa = 0;
+
+	vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + 2 * PAGE_SIZE, PAGE_SIZE, VT_RW,
+		VT_FIXED | VT_POPULATE);
+	pte = tmm_space_lookup(space, VT_BASE + 2 * PAGE_SIZE);
+	before = vt_stats(space);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE,
+						  TMM_ACCESS_PEEK | VT_ACC_W |
+						  VT_ACC_U, &tpa, &fault),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, fault, VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE), 0u);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + 2 * PAGE_SIZE,
+						  TMM_ACCESS_PEEK | VT_ACC_W |
+						  VT_ACC_U, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, tpa, tmm_frame_to_tpa(TMM_PTE_FRAME(pte)));
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + 2 * PAGE_SIZE),
+			pte);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames,
+			before.nr_data_frames);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, before.nr_faults);
+}
+
+static void translate_grows_stack_down(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 page = VT_STACK - 2 * PAGE_SIZE;
+	struct torusmm_region got[2];
+	u32 fault;
+	u64 tpa;
+
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, page + 8,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, page);
+	KUNIT_ASSERT_EQ(test, vt_regions(test, space, got, ARRAY_SIZE(got)), 1u);
+	KUNIT_EXPECT_EQ(test, got[0].start, page);
+	KUNIT_EXPECT_EQ(test, got[0].end, TORUSMM_STACK_TOP);
+	KUNIT_EXPECT_EQ(test, got[0].prot, VT_RW);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+	/* The pages between were added to the region, without frames. */
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, page + PAGE_SIZE), 0);
+}
+
+static void translate_grows_stack_to_its_limit_only(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 limit = TORUSMM_STACK_TOP - TORUSMM_STACK_LIMIT;
+	u32 fault = 0;
+	u64 tpa;
+
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, limit - PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -EFAULT);
+	KUNIT_EXPECT_EQ(test, fault, VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, VT_STACK);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, limit,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, limit);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_regions, 1u);
+}
+
+/* The stack grows only through a free gap, never over a mapping. */
+static void translate_stack_growth_stops_at_mapping(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 block = VT_STACK - 3 * PAGE_SIZE;
+	u32 fault = 0;
+	u64 tpa;
+
+	vt_mmap(test, space, block, PAGE_SIZE, VT_R, VT_FIXED);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, block - PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -EFAULT);
+	KUNIT_EXPECT_EQ(test, fault, VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, VT_STACK);
+	/* Between the mapping and the stack, the gap is free. */
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, VT_STACK - PAGE_SIZE);
+}
+
+static void write_read_roundtrip_across_pages(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 len = 3 * PAGE_SIZE - 100, va = VT_BASE + VT_SLOT - 5000;
+	struct tmm_access res;
+	u8 *out, *in;
+	u32 i;
+	int ret;
+
+	out = kunit_kmalloc(test, len, GFP_KERNEL);
+	in = kunit_kzalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, out);
+	KUNIT_ASSERT_NOT_NULL(test, in);
+	for (i = 0; i < len; i++)
+		out[i] = i * 7 + (i >> 8);
+	vt_mmap(test, space, VT_BASE + VT_SLOT - 2 * PAGE_SIZE, 4 * PAGE_SIZE,
+		VT_RW, VT_FIXED);
+
+	ret = tmm_space_write(space, va, out, len, VT_ACC_U, &res);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, res.fault, 0u);
+	KUNIT_EXPECT_EQ(test, res.done, len);
+	ret = tmm_space_read(space, va, in, len, 0, &res);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, res.done, len);
+	KUNIT_EXPECT_EQ(test, memcmp(in, out, len), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, va - 1), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, va + len), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 4u);
+}
+
+/* A write copies up to the first page that faults and reports that page. */
+static void write_stops_at_first_fault(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 len = 3 * PAGE_SIZE;
+	struct tmm_access res;
+	u8 *buf;
+	int ret;
+
+	buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, 0x3c, len);
+	vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE, VT_RW, VT_FIXED);
+
+	ret = tmm_space_write(space, VT_BASE + 100, buf, len, VT_ACC_U, &res);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, res.done, 2 * PAGE_SIZE - 100);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, res.fault_addr, VT_BASE + 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 99), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 100), 0x3c);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 2 * PAGE_SIZE - 1),
+			0x3c);
+
+	/* Without USER, the same fault lacks the user bit. */
+	ret = tmm_space_write(space, VT_BASE + PAGE_SIZE, buf, len, 0, &res);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, res.done, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_W);
+}
+
+static void read_stops_at_first_fault(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct tmm_access res;
+	u8 *buf;
+	int ret;
+
+	buf = kunit_kzalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + PAGE_SIZE, PAGE_SIZE, VT_NONE, VT_FIXED);
+	vt_fill(test, space, VT_BASE, PAGE_SIZE, 0x4d);
+
+	ret = tmm_space_read(space, VT_BASE + 10, buf, 2 * PAGE_SIZE,
+			     VT_ACC_U, &res);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, res.done, PAGE_SIZE - 10);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_U);
+	KUNIT_EXPECT_EQ(test, res.fault_addr, VT_BASE + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, buf[0], 0x4d);
+	KUNIT_EXPECT_EQ(test, buf[PAGE_SIZE - 11], 0x4d);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_fault_errors, 1ull);
+}
+
+/* A write into a read-only page faults before copying anything. */
+static void write_to_read_only_page_faults_protection(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct tmm_access res;
+	u8 buf[16] = { 1 };
+
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_R, VT_FIXED | VT_POPULATE);
+	KUNIT_ASSERT_EQ(test, tmm_space_write(space, VT_BASE + 4, buf,
+					      sizeof(buf), VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.done, 0u);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_P | VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, res.fault_addr, VT_BASE + 4);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 4), 0);
+}
+
+/* Builds the space the clone tests copy: regions, heap, stack and data. */
+static void vt_clone_source(struct kunit *test, struct tmm_space *space)
+{
+	static const struct vt_span layout[VT_MAX_SPANS] = {
+		{ 0, 2, VT_RW }, { 2, 3, VT_R }, { 3, 4, VT_RX },
+	};
+	u32 fault;
+	u64 tpa;
+
+	vt_map_spans(test, space, layout);
+	vt_mmap(test, space, VT_BASE + VT_SLOT, 2 * PAGE_SIZE, VT_RW,
+		VT_FIXED | VT_POPULATE);
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE + VT_SLOT,
+						 PAGE_SIZE, VT_NONE), 0);
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 2 * PAGE_SIZE + 1),
+			VT_HEAP + 2 * PAGE_SIZE + 1);
+	vt_fill(test, space, VT_HEAP + PAGE_SIZE, 8, 0xab);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), 0);
+}
+
+/* The original design's clone test: a clone is an equal, separate copy. */
+static void clone_copies_regions_brk_stack_and_data(struct kunit *test)
+{
+	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_space *space = vt_space_create(test, torus, 99);
+	struct torusmm_region *src_regions, *dst_regions;
+	struct torusmm_pte *src_ptes, *dst_ptes;
+	struct torusmm_space_stats src, dst;
+	struct tmm_space *copy;
+	u32 nr_src, nr_dst, i, used_before;
+	struct tmm_torus_stats tstats;
+
+	src_regions = kunit_kcalloc(test, VT_NR_REGIONS, sizeof(*src_regions),
+				    GFP_KERNEL);
+	dst_regions = kunit_kcalloc(test, VT_NR_REGIONS, sizeof(*dst_regions),
+				    GFP_KERNEL);
+	src_ptes = kunit_kcalloc(test, VT_NR_PTES, sizeof(*src_ptes),
+				 GFP_KERNEL);
+	dst_ptes = kunit_kcalloc(test, VT_NR_PTES, sizeof(*dst_ptes),
+				 GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, src_regions && dst_regions && src_ptes &&
+			  dst_ptes);
+	vt_clone_source(test, space);
+	used_before = VT_TORUS_FRAMES - vt_nr_free(torus);
+
+	copy = vt_space_register(test, tmm_space_clone(space));
+	src = vt_stats(space);
+	dst = vt_stats(copy);
+	KUNIT_EXPECT_EQ(test, dst.brk, src.brk);
+	KUNIT_EXPECT_EQ(test, dst.stack_start, src.stack_start);
+	KUNIT_EXPECT_EQ(test, dst.max_frames, 99u);
+	KUNIT_EXPECT_EQ(test, dst.nr_data_frames, src.nr_data_frames);
+	KUNIT_EXPECT_EQ(test, dst.nr_table_frames, src.nr_table_frames);
+	KUNIT_EXPECT_EQ(test, dst.nr_regions, src.nr_regions);
+	KUNIT_EXPECT_EQ(test, dst.nr_heap_pages, src.nr_heap_pages);
+	KUNIT_EXPECT_EQ(test, VT_TORUS_FRAMES - vt_nr_free(torus),
+			2 * used_before);
+	tmm_torus_get_stats(torus, &tstats);
+	KUNIT_EXPECT_EQ(test, tstats.nr_spaces, 2u);
+
+	nr_src = vt_regions(test, space, src_regions, VT_NR_REGIONS);
+	nr_dst = vt_regions(test, copy, dst_regions, VT_NR_REGIONS);
+	KUNIT_ASSERT_EQ(test, nr_dst, nr_src);
+	KUNIT_EXPECT_EQ(test, memcmp(src_regions, dst_regions,
+				     nr_src * sizeof(*src_regions)), 0);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_dump_ptes(space, 0, 1ull << 32,
+						  src_ptes, VT_NR_PTES,
+						  &nr_src), 0);
+	KUNIT_ASSERT_EQ(test, tmm_space_dump_ptes(copy, 0, 1ull << 32,
+						  dst_ptes, VT_NR_PTES,
+						  &nr_dst), 0);
+	KUNIT_ASSERT_EQ(test, nr_dst, nr_src);
+	for (i = 0; i < nr_src; i++) {
+		u32 sp = src_ptes[i].pte, dp = dst_ptes[i].pte;
+
+		KUNIT_EXPECT_EQ(test, dst_ptes[i].addr, src_ptes[i].addr);
+		/* Same bits, accessed and dirty included; another frame. */
+		KUNIT_EXPECT_EQ(test, dp & ~TORUSMM_PTE_FRAME_MASK,
+				sp & ~TORUSMM_PTE_FRAME_MASK);
+		KUNIT_EXPECT_NE(test, TMM_PTE_FRAME(dp), TMM_PTE_FRAME(sp));
+		KUNIT_EXPECT_EQ(test, vt_frame_byte(copy, dp, 0),
+				vt_frame_byte(space, sp, 0));
+		KUNIT_EXPECT_EQ(test, vt_frame_byte(copy, dp, PAGE_SIZE - 1),
+				vt_frame_byte(space, sp, PAGE_SIZE - 1));
+	}
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_HEAP + PAGE_SIZE),
+			0xab);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + PAGE_SIZE), 2);
+}
+
+/* A write in the clone is not seen in the parent, and the other way. */
+static void clone_is_isolated_both_ways(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct tmm_space *copy;
+
+	vt_clone_source(test, space);
+	copy = vt_space_register(test, tmm_space_clone(space));
+
+	vt_fill(test, copy, VT_BASE, 4, 0xc1);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE), 1);
+	vt_fill(test, space, VT_BASE + PAGE_SIZE, 4, 0xc2);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + PAGE_SIZE), 2);
+
+	/* Layout changes stay on their side too. */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(copy, VT_BASE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE), 1);
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP), VT_HEAP);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_HEAP + PAGE_SIZE),
+			0xab);
+
+	/* A destroyed parent leaves the clone intact. */
+	vt_space_destroy(test, space);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + PAGE_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_BASE + VT_SLOT), 0);
+}
+
+/* The original design's virtual allocation test, through allocate/free. */
+static void allocate_places_rw_blocks_top_down(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 a = 0, b = 0, c = 0;
+
+	KUNIT_ASSERT_EQ(test, tmm_space_allocate(space, 3 * PAGE_SIZE, &a), 0);
+	KUNIT_ASSERT_EQ(test, tmm_space_allocate(space, 100, &b), 0);
+	KUNIT_ASSERT_EQ(test, tmm_space_allocate(space, PAGE_SIZE, &c), 0);
+	KUNIT_EXPECT_EQ(test, a, TMM_MMAP_BASE - 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, b, a - PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, c, b - PAGE_SIZE);
+	/* Three read-write blocks in a row are one region. */
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_regions, 2u);
+	vt_fill(test, space, b, 100, 0x12);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_free(space, b, 100), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_regions, 3u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, tmm_space_allocate(space, 0, &b), -EINVAL);
+	KUNIT_EXPECT_EQ(test, tmm_space_free(space, a + 1, PAGE_SIZE), -EINVAL);
+}
+
+/*
+ * The original design's stress test: 100 allocations of assorted sizes,
+ * each filled with its own byte, all checked, then freed in random order.
+ */
+static void allocate_and_free_100_blocks(struct kunit *test)
+{
+	struct tmm_torus *torus = vt_torus_create(test, 1024);
+	struct tmm_space *space = vt_space_create(test, torus, 0);
+	const u32 nr = 100;
+	u32 *addr, *size, i, j, free_before = vt_nr_free(torus);
+	struct rnd_state rnd;
+
+	addr = kunit_kcalloc(test, nr, sizeof(*addr), GFP_KERNEL);
+	size = kunit_kcalloc(test, nr, sizeof(*size), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, addr && size);
+	prandom_seed_state(&rnd, 100);
+
+	for (i = 0; i < nr; i++) {
+		size[i] = 1 + prandom_u32_state(&rnd) % (4 * PAGE_SIZE);
+		KUNIT_ASSERT_EQ(test, tmm_space_allocate(space, size[i],
+							 &addr[i]), 0);
+		vt_fill(test, space, addr[i], size[i], i + 1);
+	}
+	for (i = 0; i < nr; i++) {
+		KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, addr[i]), i + 1);
+		KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
+						   addr[i] + size[i] - 1),
+				i + 1);
+	}
+	for (i = nr; i > 0; i--) {
+		j = prandom_u32_state(&rnd) % i;
+		KUNIT_EXPECT_EQ(test, tmm_space_free(space, addr[j], size[j]),
+				0);
+		addr[j] = addr[i - 1];
+		size[j] = size[i - 1];
+	}
+	vt_expect_spans(test, space, NULL, 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), free_before);
+}
+
+/* No data passes from one space to another through a reused frame. */
+static void frames_are_zeroed_across_spaces(struct kunit *test)
+{
+	const u32 nr_frames = 32;
+	struct tmm_torus *torus = vt_torus_create(test, nr_frames);
+	struct tmm_space *space = vt_space_create(test, torus, 0);
+	const u32 pages = nr_frames - 3;
+	u32 i;
+
+	vt_mmap(test, space, VT_BASE, pages * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, pages * PAGE_SIZE, 0xee);
+	KUNIT_ASSERT_EQ(test, vt_nr_free(torus), 1u);
+	vt_space_destroy(test, space);
+
+	space = vt_space_create(test, torus, 0);
+	vt_mmap(test, space, VT_BASE, pages * PAGE_SIZE, VT_R,
+		VT_FIXED | VT_POPULATE);
+	for (i = 0; i < pages; i++) {
+		u32 pte = tmm_space_lookup(space, VT_BASE + i * PAGE_SIZE);
+		struct page *page = tmm_frame_page(torus, TMM_PTE_FRAME(pte));
+		void *addr;
+
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		addr = kmap_local_page(page);
+		KUNIT_EXPECT_NULL_MSG(test, memchr_inv(addr, 0, PAGE_SIZE),
+				      "page %u", i);
+		kunmap_local(addr);
+	}
+}
+
+/* Within a space too: munmap then mmap gives zeroed pages. */
+static void munmap_then_mmap_is_zeroed(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+
+	vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, 2 * PAGE_SIZE, 0x7e);
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE, 2 * PAGE_SIZE),
+			0);
+	vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE, VT_RW, VT_FIXED);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
+					   VT_BASE + 2 * PAGE_SIZE - 1), 0);
+}
+
+static void dump_short_buffer_returns_e2big(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct torusmm_region regions[4];
+	struct torusmm_pte ptes[4];
+	u32 count = 0;
+
+	vt_mmap(test, space, VT_BASE, 3 * PAGE_SIZE, VT_RW,
+		VT_FIXED | VT_POPULATE);
+	vt_mmap(test, space, VT_BASE + 3 * PAGE_SIZE, PAGE_SIZE, VT_R,
+		VT_FIXED);
+	KUNIT_EXPECT_EQ(test, tmm_space_dump_regions(space, regions, 2, &count),
+			-E2BIG);
+	KUNIT_EXPECT_EQ(test, count, 3u);
+	KUNIT_EXPECT_EQ(test, tmm_space_dump_regions(space, regions, 3, &count),
+			0);
+	KUNIT_EXPECT_EQ(test, count, 3u);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_dump_ptes(space, 0, 1ull << 32, ptes, 2,
+						  &count), -E2BIG);
+	KUNIT_EXPECT_EQ(test, count, 3u);
+	/* A window holds only the entries inside it. */
+	KUNIT_EXPECT_EQ(test, tmm_space_dump_ptes(space, VT_BASE + PAGE_SIZE,
+						  VT_BASE + 2 * PAGE_SIZE, ptes,
+						  ARRAY_SIZE(ptes), &count), 0);
+	KUNIT_EXPECT_EQ(test, count, 1u);
+	KUNIT_EXPECT_EQ(test, ptes[0].addr, VT_BASE + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, ptes[0].pte,
+			tmm_space_lookup(space, VT_BASE + PAGE_SIZE));
+}
+
+/* Everything observable about a space and its torus. */
+struct vt_snapshot {
+	struct torusmm_space_stats stats;
+	u32 nr_regions;
+	u32 nr_ptes;
+	u32 torus_free;
+	u32 torus_tables;
+	u32 torus_spaces;
+	struct torusmm_region regions[VT_NR_REGIONS];
+	struct torusmm_pte ptes[VT_NR_PTES];
+	u8 first[VT_NR_PTES];
+	u8 last[VT_NR_PTES];
+};
+
+/* Takes a snapshot of @space: stats, regions, entries, contents, torus. */
+static void vt_snapshot_take(struct kunit *test, struct tmm_space *space,
+			     struct vt_snapshot *snap)
+{
+	struct tmm_torus_stats tstats;
+	u32 i;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->stats = vt_stats(space);
+	snap->nr_regions = vt_regions(test, space, snap->regions,
+				      VT_NR_REGIONS);
+	KUNIT_ASSERT_EQ(test, tmm_space_dump_ptes(space, 0, 1ull << 32,
+						  snap->ptes, VT_NR_PTES,
+						  &snap->nr_ptes), 0);
+	for (i = 0; i < snap->nr_ptes; i++) {
+		snap->first[i] = vt_frame_byte(space, snap->ptes[i].pte, 0);
+		snap->last[i] = vt_frame_byte(space, snap->ptes[i].pte,
+					      PAGE_SIZE - 1);
+	}
+	tmm_torus_get_stats(space->torus, &tstats);
+	snap->torus_free = tstats.nr_free;
+	snap->torus_tables = tstats.nr_table_frames;
+	snap->torus_spaces = tstats.nr_spaces;
+}
+
+/* Expects a counter of two snapshots to agree, naming it on failure. */
+static void vt_expect_same(struct kunit *test, const char *what,
+			   const char *field, u64 before, u64 after)
+{
+	KUNIT_EXPECT_EQ_MSG(test, after, before, "%s: %s", what, field);
+}
+
+/*
+ * Expects two snapshots to be identical, naming what differs; of the regions
+ * and entries, only the first that differs.
+ */
+static void vt_snapshot_expect_equal(struct kunit *test,
+				     const struct vt_snapshot *before,
+				     const struct vt_snapshot *after,
+				     const char *what)
+{
+	const struct torusmm_space_stats *b = &before->stats, *a = &after->stats;
+	u32 i;
+
+	vt_expect_same(test, what, "torus", b->torus, a->torus);
+	vt_expect_same(test, what, "max_frames", b->max_frames, a->max_frames);
+	vt_expect_same(test, what, "nr_data_frames", b->nr_data_frames,
+		       a->nr_data_frames);
+	vt_expect_same(test, what, "nr_table_frames", b->nr_table_frames,
+		       a->nr_table_frames);
+	vt_expect_same(test, what, "nr_regions", b->nr_regions, a->nr_regions);
+	vt_expect_same(test, what, "nr_heap_pages", b->nr_heap_pages,
+		       a->nr_heap_pages);
+	vt_expect_same(test, what, "brk", b->brk, a->brk);
+	vt_expect_same(test, what, "stack_start", b->stack_start,
+		       a->stack_start);
+	vt_expect_same(test, what, "nr_faults", b->nr_faults, a->nr_faults);
+	vt_expect_same(test, what, "nr_fault_errors", b->nr_fault_errors,
+		       a->nr_fault_errors);
+	vt_expect_same(test, what, "nr_translations", b->nr_translations,
+		       a->nr_translations);
+	vt_expect_same(test, what, "torus free frames", before->torus_free,
+		       after->torus_free);
+	vt_expect_same(test, what, "torus table frames", before->torus_tables,
+		       after->torus_tables);
+	vt_expect_same(test, what, "torus spaces", before->torus_spaces,
+		       after->torus_spaces);
+
+	vt_expect_same(test, what, "number of regions", before->nr_regions,
+		       after->nr_regions);
+	for (i = 0; i < min(before->nr_regions, after->nr_regions); i++) {
+		const struct torusmm_region *br = &before->regions[i];
+		const struct torusmm_region *ar = &after->regions[i];
+
+		if (br->start == ar->start && br->end == ar->end &&
+		    br->prot == ar->prot)
+			continue;
+		KUNIT_FAIL(test, "%s: region [%#x, %#x) prot %u became [%#x, %#x) prot %u",
+			   what, br->start, br->end, br->prot, ar->start,
+			   ar->end, ar->prot);
+		break;
+	}
+
+	vt_expect_same(test, what, "number of entries", before->nr_ptes,
+		       after->nr_ptes);
+	for (i = 0; i < min(before->nr_ptes, after->nr_ptes); i++) {
+		const struct torusmm_pte *bp = &before->ptes[i];
+		const struct torusmm_pte *ap = &after->ptes[i];
+
+		if (bp->addr == ap->addr && bp->pte == ap->pte &&
+		    before->first[i] == after->first[i] &&
+		    before->last[i] == after->last[i])
+			continue;
+		KUNIT_FAIL(test, "%s: %#x: pte %#x bytes %#x..%#x, now %#x: pte %#x bytes %#x..%#x",
+			   what, bp->addr, bp->pte, before->first[i],
+			   before->last[i], ap->addr, ap->pte, after->first[i],
+			   after->last[i]);
+		break;
+	}
+}
+
+/* The layout most fault cases start from: regions, frames, heap, stack. */
+static void vt_setup_common(struct kunit *test, struct tmm_space *space)
+{
+	static const struct vt_span layout[VT_MAX_SPANS] = {
+		{ 0, 8, VT_RW }, { 8, 9, VT_R }, { 10, 12, VT_RX },
+	};
+	u32 fault;
+	u64 tpa;
+
+	vt_map_spans(test, space, layout);
+	vt_mmap(test, space, VT_BASE + 14 * PAGE_SIZE, 2 * PAGE_SIZE, VT_RW,
+		VT_FIXED);
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 2 * PAGE_SIZE),
+			VT_HEAP + 2 * PAGE_SIZE);
+	vt_fill(test, space, VT_HEAP, 2 * PAGE_SIZE, 0x48);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_STACK, VT_ACC_U,
+						  &tpa, &fault), 0);
+}
+
+/* The common layout plus a populated mapping across a table boundary. */
+static void vt_setup_boundary(struct kunit *test, struct tmm_space *space)
+{
+	vt_setup_common(test, space);
+	vt_mmap(test, space, VT_BASE + VT_SLOT - 2 * PAGE_SIZE, 4 * PAGE_SIZE,
+		VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE + VT_SLOT - 2 * PAGE_SIZE, 4 * PAGE_SIZE,
+		0x61);
+}
+
+/* Creates (and destroys) another space on the torus. */
+static int vt_op_space_create(struct tmm_space *space)
+{
+	struct tmm_space *other = tmm_space_create(space->torus, 0);
+
+	if (IS_ERR(other))
+		return PTR_ERR(other);
+	if (!other)
+		return -EFAULT;
+	tmm_space_destroy(other);
+	return 0;
+}
+
+/* Populates 8 pages across a table boundary into fresh tables. */
+static int vt_op_mmap_populate(struct tmm_space *space)
+{
+	u32 addr = VT_BASE + 3 * VT_SLOT - 4 * PAGE_SIZE;
+
+	return tmm_space_mmap(space, &addr, 8 * PAGE_SIZE, VT_RW,
+			      VT_FIXED | VT_POPULATE);
+}
+
+/* Populates 3 placed pages (top-down, in a slot with no table yet). */
+static int vt_op_mmap_placed_populate(struct tmm_space *space)
+{
+	u32 addr = 0;
+
+	return tmm_space_mmap(space, &addr, 3 * PAGE_SIZE, VT_RX, VT_POPULATE);
+}
+
+/* Replaces the populated boundary mapping by a larger populated one. */
+static int vt_op_mmap_replace_populate(struct tmm_space *space)
+{
+	u32 addr = VT_BASE + VT_SLOT - 4 * PAGE_SIZE;
+
+	return tmm_space_mmap(space, &addr, 8 * PAGE_SIZE, VT_R,
+			      VT_FIXED | VT_POPULATE);
+}
+
+/* Replaces two pages in the middle of a populated region: a split. */
+static int vt_op_mmap_fixed_split(struct tmm_space *space)
+{
+	u32 addr = VT_BASE + 3 * PAGE_SIZE;
+
+	return tmm_space_mmap(space, &addr, 2 * PAGE_SIZE, VT_RX, VT_FIXED);
+}
+
+/* Unmaps two pages in the middle of a populated region: a split. */
+static int vt_op_munmap_split(struct tmm_space *space)
+{
+	return tmm_space_munmap(space, VT_BASE + 3 * PAGE_SIZE,
+				2 * PAGE_SIZE);
+}
+
+/* Unmaps the end of one region, a whole one and the start of another. */
+static int vt_op_munmap_several(struct tmm_space *space)
+{
+	return tmm_space_munmap(space, VT_BASE + 6 * PAGE_SIZE,
+				5 * PAGE_SIZE);
+}
+
+/* Unmaps across the table boundary, splitting that mapping. */
+static int vt_op_munmap_boundary(struct tmm_space *space)
+{
+	return tmm_space_munmap(space, VT_BASE + VT_SLOT - PAGE_SIZE,
+				2 * PAGE_SIZE);
+}
+
+/* Makes two pages in the middle of a region read-only: a split in three. */
+static int vt_op_mprotect_split(struct tmm_space *space)
+{
+	return tmm_space_mprotect(space, VT_BASE + 3 * PAGE_SIZE,
+				  2 * PAGE_SIZE, VT_R);
+}
+
+/* Changes a range that spans three regions. */
+static int vt_op_mprotect_several(struct tmm_space *space)
+{
+	return tmm_space_mprotect(space, VT_BASE + 7 * PAGE_SIZE,
+				  2 * PAGE_SIZE, VT_NONE);
+}
+
+/* Grows the heap by three pages. */
+static int vt_op_brk_grow(struct tmm_space *space)
+{
+	u32 want = VT_HEAP + 5 * PAGE_SIZE;
+
+	return tmm_space_brk(space, want) == want ? 0 : -ENOMEM;
+}
+
+/* Shrinks the heap by one page, freeing its frame. */
+static int vt_op_brk_shrink(struct tmm_space *space)
+{
+	u32 want = VT_HEAP + PAGE_SIZE - 10;
+
+	return tmm_space_brk(space, want) == want ? 0 : -ENOMEM;
+}
+
+/* Writes to a page of a region in a slot with no table yet. */
+static int vt_op_demand_fault(struct tmm_space *space)
+{
+	u32 fault;
+	u64 tpa;
+
+	return tmm_space_translate(space, VT_BASE + 2 * VT_SLOT + PAGE_SIZE,
+				   VT_ACC_W | VT_ACC_U, &tpa, &fault);
+}
+
+/* Reads a page that is not yet populated in a table that exists. */
+static int vt_op_demand_fault_read(struct tmm_space *space)
+{
+	u32 fault;
+	u64 tpa;
+
+	return tmm_space_translate(space, VT_BASE + 15 * PAGE_SIZE - 1,
+				   VT_ACC_U, &tpa, &fault);
+}
+
+/* Writes at the stack limit: grows the stack there, into a new table. */
+static int vt_op_stack_growth(struct tmm_space *space)
+{
+	u32 fault;
+	u64 tpa;
+
+	return tmm_space_translate(space,
+				   TORUSMM_STACK_TOP - TORUSMM_STACK_LIMIT,
+				   VT_ACC_W | VT_ACC_U, &tpa, &fault);
+}
+
+/* Clones the space (and destroys the clone). */
+static int vt_op_clone(struct tmm_space *space)
+{
+	struct tmm_space *copy = tmm_space_clone(space);
+
+	if (IS_ERR(copy))
+		return PTR_ERR(copy);
+	if (!copy)
+		return -EFAULT;
+	tmm_space_destroy(copy);
+	return 0;
+}
+
+/* Maps a region in the slot vt_op_demand_fault() writes to. */
+static void vt_setup_demand(struct kunit *test, struct tmm_space *space)
+{
+	vt_setup_common(test, space);
+	vt_mmap(test, space, VT_BASE + 2 * VT_SLOT, 4 * PAGE_SIZE, VT_RW,
+		VT_FIXED);
+}
+
+struct vt_fail_case {
+	const char *desc;
+	void (*setup)(struct kunit *test, struct tmm_space *space);
+	int (*op)(struct tmm_space *space);
+	unsigned long must_fire;	/* sites that must fire at least once */
+	u32 max_frames;
+};
+
+#define VT_SITE(s)	BIT(TMM_FAULT_##s)
+
+static const struct vt_fail_case vt_fail_cases[] = {
+	{ "space create", vt_setup_common, vt_op_space_create,
+	  VT_SITE(TABLE) | VT_SITE(SLAB) },
+	{ "mmap populate into new tables", vt_setup_common,
+	  vt_op_mmap_populate, VT_SITE(FRAME) | VT_SITE(TABLE) },
+	{ "mmap populate, placed top-down", vt_setup_common,
+	  vt_op_mmap_placed_populate, VT_SITE(FRAME) | VT_SITE(TABLE) },
+	{ "mmap fixed populate replacing a populated mapping",
+	  vt_setup_boundary, vt_op_mmap_replace_populate,
+	  VT_SITE(FRAME) },
+	{ "mmap fixed splitting a region", vt_setup_common,
+	  vt_op_mmap_fixed_split, VT_SITE(TREE) },
+	{ "munmap splitting a region", vt_setup_common, vt_op_munmap_split,
+	  VT_SITE(TREE) },
+	{ "munmap over several regions", vt_setup_common,
+	  vt_op_munmap_several, 0 },
+	{ "munmap across a table boundary", vt_setup_boundary,
+	  vt_op_munmap_boundary, VT_SITE(TREE) },
+	{ "mprotect splitting a region", vt_setup_common,
+	  vt_op_mprotect_split, VT_SITE(TREE) },
+	{ "mprotect over several regions", vt_setup_common,
+	  vt_op_mprotect_several, VT_SITE(TREE) },
+	{ "brk grow", vt_setup_common, vt_op_brk_grow, VT_SITE(TREE) },
+	{ "brk shrink", vt_setup_common, vt_op_brk_shrink, 0 },
+	{ "demand fault needing a table", vt_setup_demand, vt_op_demand_fault,
+	  VT_SITE(FRAME) | VT_SITE(TABLE) },
+	{ "demand fault on a read", vt_setup_common, vt_op_demand_fault_read,
+	  VT_SITE(FRAME) },
+	{ "demand fault growing the stack to its limit", vt_setup_common,
+	  vt_op_stack_growth, VT_SITE(FRAME) | VT_SITE(TABLE) },
+	{ "clone", vt_setup_boundary, vt_op_clone,
+	  VT_SITE(FRAME) | VT_SITE(TABLE) | VT_SITE(SLAB) },
+	{ "clone with a quota", vt_setup_boundary, vt_op_clone,
+	  VT_SITE(FRAME) | VT_SITE(TABLE), 64 },
+};
+
+static void vt_fail_desc(const struct vt_fail_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_fail, vt_fail_cases, vt_fail_desc);
+
+/*
+ * Fails the nth allocation of every kind in turn, n = 1, 2, ... until the
+ * operation succeeds without the fault firing.  Each failure must return
+ * -ENOMEM and leave the space and the torus exactly as before, and once the
+ * space is destroyed every frame must be back in the torus.
+ */
+static void operation_fails_cleanly_at_every_allocation(struct kunit *test)
+{
+	const struct vt_fail_case *c = test->param_value;
+	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct vt_snapshot *before, *after;
+	unsigned long must_fire = c->must_fire;
+	u32 failures[TMM_FAULT_NR] = {};
+	enum tmm_fault_site site;
+	struct tmm_space *space;
+	unsigned int nth;
+	bool fired, clean;
+	int ret;
+
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
+	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, before && after);
+	vt_fault_arm(test, TMM_FAULT_FRAME, VT_FAULT_MAX_NTH);
+	tmm_fault_disarm(TMM_FAULT_FRAME);
+
+	for (site = 0; site < TMM_FAULT_NR; site++) {
+		for (nth = 1; nth <= VT_FAULT_MAX_NTH; nth++) {
+			space = vt_space_create(test, torus, c->max_frames);
+			c->setup(test, space);
+			vt_snapshot_take(test, space, before);
+
+			vt_fault_arm(test, site, nth);
+			ret = c->op(space);
+			fired = tmm_fault_fired(site);
+			tmm_fault_disarm(site);
+
+			clean = ret == (fired ? -ENOMEM : 0);
+			KUNIT_EXPECT_EQ_MSG(test, ret, fired ? -ENOMEM : 0,
+					    "site %d, allocation %u %s", site,
+					    nth, fired ? "failed" : "did not fail");
+			if (fired) {
+				failures[site]++;
+				__clear_bit(site, &must_fire);
+				vt_snapshot_take(test, space, after);
+				if (memcmp(before, after, sizeof(*before))) {
+					vt_snapshot_expect_equal(test, before,
+								 after,
+								 "after a failure");
+					clean = false;
+				}
+			}
+			vt_space_destroy(test, space);
+			KUNIT_EXPECT_EQ_MSG(test, vt_nr_free(torus),
+					    VT_TORUS_FRAMES,
+					    "frames lost (site %d, nth %u)",
+					    site, nth);
+			clean &= vt_nr_free(torus) == VT_TORUS_FRAMES;
+			/* One report per site, not one per allocation. */
+			if (!fired || !clean)
+				break;
+		}
+		KUNIT_EXPECT_LE_MSG(test, nth, VT_FAULT_MAX_NTH,
+				    "site %d kept failing", site);
+	}
+	kunit_info(test, "failed allocations: frame %u, table %u, slab %u, tree %u",
+		   failures[TMM_FAULT_FRAME], failures[TMM_FAULT_TABLE],
+		   failures[TMM_FAULT_SLAB], failures[TMM_FAULT_TREE]);
+	KUNIT_EXPECT_EQ_MSG(test, must_fire, 0ul,
+			    "fault sites that never fired (bit per site)");
+}
+
+/*
+ * The randomised run works in a 64 MiB window from the heap start, so that
+ * brk takes part and a full comparison stays cheap.
+ */
+#define VT_WIN_START		TORUSMM_HEAP_START
+#define VT_WIN_PAGES		16384u
+#define VT_WIN_END		(VT_WIN_START + VT_WIN_PAGES * PAGE_SIZE)
+#define VT_STRESS_OPS		100000u
+#define VT_STRESS_SWEEP		2500u
+#define VT_STRESS_REGION_CHECK	250u
+#define VT_STRESS_RW_PAGES	3u
+#define VT_STRESS_CHECK_ENDS	16u
+#define VT_STRESS_FRAMES	(VT_WIN_PAGES + 2048u)
+#define VT_STRESS_REGIONS	(VT_WIN_PAGES / 2 + 2)
+
+/* What the model knows about a page. */
+#define VT_M_MAPPED	BIT(0)	/* in a region */
+#define VT_M_FRAME	BIT(1)	/* has a frame */
+#define VT_M_A		BIT(2)	/* accessed must be set */
+#define VT_M_NO_A	BIT(3)	/* accessed must be clear */
+#define VT_M_D		BIT(4)	/* dirty must be set */
+#define VT_M_NO_D	BIT(5)	/* dirty must be clear */
+
+/* The reference model's state of one page. */
+struct vt_model_page {
+	u8 flags;
+	u8 prot;
+	u8 value;	/* every byte of the page holds this */
+};
+
+/* The reference model: per-page state of the window, and the break. */
+struct vt_model {
+	struct kunit *test;
+	struct tmm_space *space;
+	struct vt_model_page *pages;
+	struct rnd_state rnd;
+	u32 brk;
+	u32 op;
+	const char *what;
+	u32 hot;
+	u8 *buf;
+	struct torusmm_region *regions;
+	unsigned long *frames;
+};
+
+/* Frees a kvmalloc'ed buffer when the test ends. */
+static void vt_kvfree_release(struct kunit_resource *res)
+{
+	kvfree(res->data);
+}
+
+/* A zeroed buffer of @size bytes, from kvmalloc, freed when the test ends. */
+static void *vt_kvzalloc(struct kunit *test, size_t size)
+{
+	void *p = kvzalloc(size, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	if (!kunit_alloc_resource(test, NULL, vt_kvfree_release, GFP_KERNEL,
+				  p)) {
+		kvfree(p);
+		KUNIT_ASSERT_FAILURE(test, "cannot register a buffer");
+	}
+	return p;
+}
+
+/* A random number below @n. */
+static u32 vt_rand(struct vt_model *m, u32 n)
+{
+	return prandom_u32_state(&m->rnd) % n;
+}
+
+/* READ added to a protection with WRITE or EXEC, as on x86. */
+static u32 vt_prot_normal(u32 prot)
+{
+	return prot & (TORUSMM_PROT_WRITE | TORUSMM_PROT_EXEC) ?
+	       prot | TORUSMM_PROT_READ : prot;
+}
+
+/*
+ * Picks a range of pages in the window: mostly short, now and then long,
+ * half of the time near the previous operation so that operations meet.
+ */
+static void vt_model_pick(struct vt_model *m, u32 *first, u32 *nr)
+{
+	u32 r = vt_rand(m, 64);
+
+	*nr = r < 44 ? 1 + vt_rand(m, 8) :
+	      r < 63 ? 1 + vt_rand(m, 64) : 1 + vt_rand(m, 1024);
+	if (vt_rand(m, 2))
+		*first = clamp_t(int, (int)m->hot + (int)vt_rand(m, 129) - 64,
+				 0, VT_WIN_PAGES - 1);
+	else
+		*first = vt_rand(m, VT_WIN_PAGES);
+	*nr = min(*nr, VT_WIN_PAGES - *first);
+	m->hot = *first;
+}
+
+/* A length in bytes that rounds up to @nr pages. */
+static u64 vt_model_length(struct vt_model *m, u32 nr)
+{
+	return (u64)nr * PAGE_SIZE - (vt_rand(m, 2) ? vt_rand(m, PAGE_SIZE) : 0);
+}
+
+/* Whether no page of [@first, @first + @nr) is in a region. */
+static bool vt_model_free(struct vt_model *m, u32 first, u32 nr)
+{
+	u32 i;
+
+	for (i = first; i < first + nr; i++)
+		if (m->pages[i].flags & VT_M_MAPPED)
+			return false;
+	return true;
+}
+
+/* Whether every page of [@first, @first + @nr) is in a region. */
+static bool vt_model_covered(struct vt_model *m, u32 first, u32 nr)
+{
+	u32 i;
+
+	for (i = first; i < first + nr; i++)
+		if (!(m->pages[i].flags & VT_M_MAPPED))
+			return false;
+	return true;
+}
+
+/* Maps [@first, @first + @nr) with @prot, with zeroed frames if @frames. */
+static void vt_model_map(struct vt_model *m, u32 first, u32 nr, u32 prot,
+			 bool frames)
+{
+	u32 i;
+
+	for (i = first; i < first + nr; i++) {
+		m->pages[i].flags = VT_M_MAPPED | (frames ? VT_M_FRAME : 0);
+		m->pages[i].prot = vt_prot_normal(prot);
+		m->pages[i].value = 0;
+	}
+}
+
+/* Unmaps [@first, @first + @nr). */
+static void vt_model_unmap(struct vt_model *m, u32 first, u32 nr)
+{
+	memset(&m->pages[first], 0, nr * sizeof(*m->pages));
+}
+
+/*
+ * Applies an access (TORUSMM_ACCESS_* bits) to a model page, as the core
+ * must: true when it succeeds, after faulting in a zeroed frame if the page
+ * had none and its region allows the access; false with the x86 fault code
+ * in *fault otherwise.  A peek changes nothing.
+ */
+static bool vt_model_access(struct vt_model_page *mp, u32 access, bool peek,
+			    u32 *fault)
+{
+	bool write = access & VT_ACC_W, exec = access & VT_ACC_X;
+	u32 need = write ? TORUSMM_PROT_WRITE :
+		   exec ? TORUSMM_PROT_EXEC : TORUSMM_PROT_READ;
+	bool allowed = mp->prot & need;
+
+	*fault = access & (VT_F_W | VT_F_U | VT_F_X);
+	if (!(mp->flags & VT_M_MAPPED))
+		return false;
+	if (!(mp->flags & VT_M_FRAME)) {
+		if (peek || !allowed)
+			return false;
+		mp->flags = VT_M_MAPPED | VT_M_FRAME | VT_M_NO_D;
+		mp->value = 0;
+	} else if (mp->prot == VT_NONE || !allowed) {
+		if (mp->prot != VT_NONE)
+			*fault |= VT_F_P;
+		/* Whether a faulting walk sets the accessed bit is open. */
+		if (!peek)
+			mp->flags &= ~VT_M_NO_A;
+		return false;
+	}
+	if (peek)
+		return true;
+	mp->flags = (mp->flags & ~VT_M_NO_A) | VT_M_A;
+	if (write)
+		mp->flags = (mp->flags & ~VT_M_NO_D) | VT_M_D;
+	return true;
+}
+
+/* Compares the entry @pte of window page @page with the model. */
+static void vt_model_check_page(struct vt_model *m, u32 page, u32 pte)
+{
+	const struct vt_model_page *mp = &m->pages[page];
+	struct kunit *test = m->test;
+	u32 va = VT_WIN_START + page * PAGE_SIZE;
+
+	if (!(mp->flags & VT_M_FRAME)) {
+		KUNIT_ASSERT_EQ_MSG(test, pte & TMM_PTE_HOLDS_FRAME, 0u,
+				    "op %u (%s): %#x has a frame the model lacks, pte %#x",
+				    m->op, m->what, va, pte);
+		return;
+	}
+	KUNIT_ASSERT_NE_MSG(test, pte & TMM_PTE_HOLDS_FRAME, 0u,
+			    "op %u (%s): %#x lacks a frame, pte %#x", m->op,
+			    m->what, va, pte);
+	if (mp->prot == VT_NONE)
+		KUNIT_ASSERT_EQ_MSG(test, pte & TMM_PTE_HOLDS_FRAME,
+				    TORUSMM_PTE_PROTNONE,
+				    "op %u (%s): %#x pte %#x, prot none", m->op,
+				    m->what, va, pte);
+	else
+		KUNIT_ASSERT_EQ_MSG(test, pte & VT_PTE_PROT,
+				    vt_prot_pte(mp->prot),
+				    "op %u (%s): %#x pte %#x, prot %u", m->op,
+				    m->what, va, pte, mp->prot);
+	if (mp->flags & (VT_M_A | VT_M_NO_A))
+		KUNIT_ASSERT_EQ_MSG(test, !!(pte & TORUSMM_PTE_ACCESSED),
+				    !!(mp->flags & VT_M_A),
+				    "op %u (%s): %#x accessed bit, pte %#x",
+				    m->op, m->what, va, pte);
+	if (mp->flags & (VT_M_D | VT_M_NO_D))
+		KUNIT_ASSERT_EQ_MSG(test, !!(pte & TORUSMM_PTE_DIRTY),
+				    !!(mp->flags & VT_M_D),
+				    "op %u (%s): %#x dirty bit, pte %#x", m->op,
+				    m->what, va, pte);
+	KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(m->space, pte, 0), mp->value,
+			    "op %u (%s): %#x first byte", m->op, m->what, va);
+	KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(m->space, pte, PAGE_SIZE - 1),
+			    mp->value, "op %u (%s): %#x last byte", m->op,
+			    m->what, va);
+}
+
+/*
+ * Compares the pages of [@first, @first + @nr) and their neighbours with the
+ * model; of a long range only both ends, where regions split and merge (the
+ * sweeps compare the middle).
+ */
+static void vt_model_check_range(struct vt_model *m, u32 first, u32 nr)
+{
+	u32 lo = first ? first - 1 : 0;
+	u32 hi = min(first + nr + 1, VT_WIN_PAGES);
+	u32 page;
+
+	for (page = lo; page < hi; page++) {
+		if (page == lo + VT_STRESS_CHECK_ENDS &&
+		    hi - lo > 2 * VT_STRESS_CHECK_ENDS)
+			page = hi - VT_STRESS_CHECK_ENDS;
+		vt_model_check_page(m, page,
+				    tmm_space_lookup(m->space, VT_WIN_START +
+						     page * PAGE_SIZE));
+	}
+}
+
+/*
+ * Compares the regions with the model's, rebuilt from the pages as maximal
+ * runs of one protection, and the stack region after them.
+ */
+static void vt_model_check_regions(struct vt_model *m)
+{
+	struct kunit *test = m->test;
+	u32 count, nr = 0, page, end;
+	u8 prot;
+
+	count = vt_regions(test, m->space, m->regions, VT_STRESS_REGIONS);
+	for (page = 0; page < VT_WIN_PAGES; page = end) {
+		end = page + 1;
+		if (!(m->pages[page].flags & VT_M_MAPPED))
+			continue;
+		prot = m->pages[page].prot;
+		while (end < VT_WIN_PAGES &&
+		       (m->pages[end].flags & VT_M_MAPPED) &&
+		       m->pages[end].prot == prot)
+			end++;
+		KUNIT_ASSERT_LT_MSG(test, nr, count, "op %u: too few regions",
+				    m->op);
+		KUNIT_ASSERT_EQ_MSG(test, m->regions[nr].start,
+				    VT_WIN_START + page * PAGE_SIZE,
+				    "op %u: region %u start", m->op, nr);
+		KUNIT_ASSERT_EQ_MSG(test, m->regions[nr].end,
+				    VT_WIN_START + end * PAGE_SIZE,
+				    "op %u: region %u end", m->op, nr);
+		KUNIT_ASSERT_EQ_MSG(test, m->regions[nr].prot, (u32)prot,
+				    "op %u: region %u prot", m->op, nr);
+		nr++;
+	}
+	KUNIT_ASSERT_EQ_MSG(test, count, nr + 1, "op %u: regions", m->op);
+	KUNIT_ASSERT_EQ(test, m->regions[nr].start, VT_STACK);
+	KUNIT_ASSERT_EQ(test, vt_stats(m->space).nr_regions, count);
+}
+
+/*
+ * Compares everything with the model: the regions, every page of the
+ * window, that no frame is mapped twice, and the frame counts of the space
+ * and the torus.
+ */
+static void vt_model_sweep(struct vt_model *m, u32 nr_frames)
+{
+	struct kunit *test = m->test;
+	struct torusmm_space_stats stats = vt_stats(m->space);
+	u32 page, pte, frame, data = 0, tables = 0;
+	bool slot_used = false;
+
+	vt_model_check_regions(m);
+	bitmap_zero(m->frames, nr_frames);
+	for (page = 0; page < VT_WIN_PAGES; page++) {
+		if (!(page % 1024)) {
+			slot_used = false;
+			cond_resched();
+		}
+		pte = tmm_space_lookup(m->space, VT_WIN_START + page * PAGE_SIZE);
+		vt_model_check_page(m, page, pte);
+		if (!(pte & TMM_PTE_HOLDS_FRAME))
+			continue;
+		frame = TMM_PTE_FRAME(pte) - TMM_FRAME_FIRST;
+		KUNIT_ASSERT_LT(test, frame, nr_frames);
+		KUNIT_ASSERT_FALSE_MSG(test, __test_and_set_bit(frame, m->frames),
+				       "op %u: frame %#x mapped twice", m->op,
+				       frame + TMM_FRAME_FIRST);
+		data++;
+		if (!slot_used)
+			tables++;
+		slot_used = true;
+	}
+	KUNIT_ASSERT_EQ_MSG(test, stats.nr_data_frames, data, "op %u", m->op);
+	KUNIT_ASSERT_EQ_MSG(test, stats.nr_table_frames, tables + 1,
+			    "op %u: tables (empty ones must go)", m->op);
+	KUNIT_ASSERT_EQ(test, vt_nr_free(m->space->torus),
+			nr_frames - data - tables - 1);
+	KUNIT_ASSERT_EQ(test, stats.brk, m->brk);
+	KUNIT_ASSERT_EQ(test, stats.nr_heap_pages,
+			(PAGE_ALIGN(m->brk) - VT_HEAP) >> PAGE_SHIFT);
+}
+
+/* mmap: fixed, fixed without replace, or with a hint; maybe populating. */
+static void vt_stress_mmap(struct vt_model *m)
+{
+	struct kunit *test = m->test;
+	u32 first, nr, prot, kind, flags, addr;
+	bool populate;
+	u64 len;
+	int ret, want = 0;
+
+	vt_model_pick(m, &first, &nr);
+	prot = vt_rand(m, 8);
+	kind = vt_rand(m, 10);
+	populate = prot && !vt_rand(m, 4);
+	flags = populate ? VT_POPULATE : 0;
+	len = vt_model_length(m, nr);
+	addr = VT_WIN_START + first * PAGE_SIZE;
+
+	if (!kind) {
+		m->what = "mmap with a hint";
+		KUNIT_ASSERT_EQ(test, tmm_space_mmap(m->space, &addr, len, prot,
+						     flags), 0);
+		if (vt_model_free(m, first, nr)) {
+			KUNIT_ASSERT_EQ(test, addr,
+					VT_WIN_START + first * PAGE_SIZE);
+			vt_model_map(m, first, nr, prot, populate);
+		} else {
+			/* Placed top-down, far above the window; undo it. */
+			KUNIT_ASSERT_EQ(test, addr,
+					TMM_MMAP_BASE - nr * PAGE_SIZE);
+			KUNIT_ASSERT_EQ(test, tmm_space_munmap(m->space, addr,
+							       len), 0);
+		}
+	} else {
+		flags |= kind < 3 ? VT_NOREPLACE : VT_FIXED;
+		m->what = kind < 3 ? "mmap fixed_noreplace" : "mmap fixed";
+		if (kind < 3 && !vt_model_free(m, first, nr))
+			want = -EEXIST;
+		ret = tmm_space_mmap(m->space, &addr, len, prot, flags);
+		KUNIT_ASSERT_EQ_MSG(test, ret, want, "op %u: %s at %#x", m->op,
+				    m->what, addr);
+		if (!ret)
+			vt_model_map(m, first, nr, prot, populate);
+	}
+	vt_model_check_range(m, first, nr);
+}
+
+static void vt_stress_munmap(struct vt_model *m)
+{
+	u32 first, nr;
+
+	m->what = "munmap";
+	vt_model_pick(m, &first, &nr);
+	KUNIT_ASSERT_EQ(m->test, tmm_space_munmap(m->space, VT_WIN_START +
+						  first * PAGE_SIZE,
+						  vt_model_length(m, nr)), 0);
+	vt_model_unmap(m, first, nr);
+	vt_model_check_range(m, first, nr);
+}
+
+/* mprotect, half of the time on a range inside one mapped run. */
+static void vt_stress_mprotect(struct vt_model *m)
+{
+	u32 first, nr, prot = vt_rand(m, 8), i;
+	int ret, want;
+
+	m->what = "mprotect";
+	vt_model_pick(m, &first, &nr);
+	if (vt_rand(m, 2) && (m->pages[first].flags & VT_M_MAPPED)) {
+		for (nr = 1; nr < 256 && first + nr < VT_WIN_PAGES; nr++)
+			if (!(m->pages[first + nr].flags & VT_M_MAPPED))
+				break;
+		nr = 1 + vt_rand(m, nr);
+	}
+	want = vt_model_covered(m, first, nr) ? 0 : -ENOMEM;
+	ret = tmm_space_mprotect(m->space, VT_WIN_START + first * PAGE_SIZE,
+				 vt_model_length(m, nr), prot);
+	KUNIT_ASSERT_EQ_MSG(m->test, ret, want, "op %u: mprotect %u pages",
+			    m->op, nr);
+	if (!ret)
+		for (i = first; i < first + nr; i++)
+			m->pages[i].prot = vt_prot_normal(prot);
+	vt_model_check_range(m, first, nr);
+}
+
+/* brk anywhere in the window, or below the heap start. */
+static void vt_stress_brk(struct vt_model *m)
+{
+	u32 want, old = m->brk, old_end = PAGE_ALIGN(m->brk), new_end, res;
+	u32 first, nr;
+
+	m->what = "brk";
+	if (!vt_rand(m, 8))
+		want = vt_rand(m, VT_HEAP);
+	else
+		want = VT_HEAP + vt_rand(m, VT_WIN_END - VT_HEAP);
+	new_end = PAGE_ALIGN(want);
+	res = tmm_space_brk(m->space, want);
+
+	first = (min(old_end, new_end) - VT_WIN_START) >> PAGE_SHIFT;
+	nr = (max(old_end, new_end) - min(old_end, new_end)) >> PAGE_SHIFT;
+	if (want < VT_HEAP) {
+		KUNIT_ASSERT_EQ(m->test, res, old);
+		return;
+	}
+	if (new_end > old_end && !vt_model_free(m, first, nr)) {
+		KUNIT_ASSERT_EQ_MSG(m->test, res, old, "op %u: brk(%#x)",
+				    m->op, want);
+		return;
+	}
+	KUNIT_ASSERT_EQ_MSG(m->test, res, want, "op %u: brk from %#x", m->op,
+			    old);
+	if (new_end > old_end)
+		vt_model_map(m, first, nr, VT_RW, false);
+	else
+		vt_model_unmap(m, first, nr);
+	m->brk = want;
+	vt_model_check_range(m, first, nr);
+}
+
+/* Writes whole pages, each with a byte of its own, up to the first fault. */
+static void vt_stress_write(struct vt_model *m)
+{
+	struct kunit *test = m->test;
+	u32 first, nr, i, fault = 0, access;
+	struct tmm_access res;
+	u8 value = 1 + vt_rand(m, 255);
+
+	m->what = "write";
+	vt_model_pick(m, &first, &nr);
+	nr = min(nr, VT_STRESS_RW_PAGES);
+	access = vt_rand(m, 4) ? VT_ACC_U : 0;
+	for (i = 0; i < nr; i++)
+		memset(m->buf + i * PAGE_SIZE, (u8)(value + i * 37) ?: 1,
+		       PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, tmm_space_write(m->space, VT_WIN_START +
+					      first * PAGE_SIZE, m->buf,
+					      nr * PAGE_SIZE, access, &res), 0);
+	for (i = 0; i < nr; i++) {
+		if (!vt_model_access(&m->pages[first + i], access | VT_ACC_W,
+				     false, &fault))
+			break;
+		m->pages[first + i].value = m->buf[i * PAGE_SIZE];
+	}
+	KUNIT_ASSERT_EQ_MSG(test, res.done, i * PAGE_SIZE, "op %u: write at %#x",
+			    m->op, VT_WIN_START + first * PAGE_SIZE);
+	KUNIT_ASSERT_EQ_MSG(test, res.fault, i < nr ? fault : 0,
+			    "op %u: write fault", m->op);
+	if (i < nr)
+		KUNIT_ASSERT_EQ(test, res.fault_addr,
+				VT_WIN_START + (first + i) * PAGE_SIZE);
+	vt_model_check_range(m, first, nr);
+}
+
+/* Reads whole pages up to the first fault and compares their contents. */
+static void vt_stress_read(struct vt_model *m)
+{
+	struct kunit *test = m->test;
+	u32 first, nr, i, fault = 0, access;
+	struct tmm_access res;
+
+	m->what = "read";
+	vt_model_pick(m, &first, &nr);
+	nr = min(nr, VT_STRESS_RW_PAGES);
+	access = vt_rand(m, 4) ? VT_ACC_U : 0;
+	KUNIT_ASSERT_EQ(test, tmm_space_read(m->space, VT_WIN_START +
+					     first * PAGE_SIZE, m->buf,
+					     nr * PAGE_SIZE, access, &res), 0);
+	for (i = 0; i < nr; i++) {
+		if (!vt_model_access(&m->pages[first + i], access, false,
+				     &fault))
+			break;
+		KUNIT_ASSERT_NULL_MSG(test, memchr_inv(m->buf + i * PAGE_SIZE,
+						       m->pages[first + i].value,
+						       PAGE_SIZE),
+				      "op %u: contents of %#x", m->op,
+				      VT_WIN_START + (first + i) * PAGE_SIZE);
+	}
+	KUNIT_ASSERT_EQ_MSG(test, res.done, i * PAGE_SIZE, "op %u: read at %#x",
+			    m->op, VT_WIN_START + first * PAGE_SIZE);
+	KUNIT_ASSERT_EQ_MSG(test, res.fault, i < nr ? fault : 0,
+			    "op %u: read fault", m->op);
+	vt_model_check_range(m, first, nr);
+}
+
+/* Translates one address for a random access, a quarter of them peeks. */
+static void vt_stress_translate(struct vt_model *m)
+{
+	static const u32 kinds[] = { 0, VT_ACC_W, VT_ACC_X };
+	struct kunit *test = m->test;
+	u32 first, nr, offset, access, fault = 0, want_fault, pte;
+	bool peek = !vt_rand(m, 4), ok;
+	u64 tpa = 0;
+	int ret;
+
+	m->what = peek ? "translate peek" : "translate";
+	vt_model_pick(m, &first, &nr);
+	offset = vt_rand(m, PAGE_SIZE);
+	access = kinds[vt_rand(m, 3)] | (vt_rand(m, 2) ? VT_ACC_U : 0);
+	ret = tmm_space_translate(m->space, VT_WIN_START + first * PAGE_SIZE +
+				  offset, access | (peek ? TMM_ACCESS_PEEK : 0),
+				  &tpa, &fault);
+	ok = vt_model_access(&m->pages[first], access, peek, &want_fault);
+	KUNIT_ASSERT_EQ_MSG(test, ret, ok ? 0 : -EFAULT,
+			    "op %u: %s %#x access %#x", m->op, m->what,
+			    VT_WIN_START + first * PAGE_SIZE, access);
+	if (ok) {
+		pte = tmm_space_lookup(m->space,
+				       VT_WIN_START + first * PAGE_SIZE);
+		KUNIT_ASSERT_EQ(test, tpa,
+				tmm_frame_to_tpa(TMM_PTE_FRAME(pte)) + offset);
+	} else {
+		KUNIT_ASSERT_EQ_MSG(test, fault, want_fault, "op %u: %s", m->op,
+				    m->what);
+	}
+	vt_model_check_range(m, first, 1);
+}
+
+/* Expects @copy to be a page-for-page copy of the window of @space. */
+static void vt_model_check_clone(struct vt_model *m, struct tmm_space *copy)
+{
+	struct kunit *test = m->test;
+	u32 page, va, sp, cp;
+
+	for (page = 0; page < VT_WIN_PAGES; page++) {
+		va = VT_WIN_START + page * PAGE_SIZE;
+		sp = tmm_space_lookup(m->space, va);
+		cp = tmm_space_lookup(copy, va);
+		KUNIT_ASSERT_EQ_MSG(test, cp & ~TORUSMM_PTE_FRAME_MASK,
+				    sp & ~TORUSMM_PTE_FRAME_MASK,
+				    "clone entry for %#x", va);
+		if (!(sp & TMM_PTE_HOLDS_FRAME))
+			continue;
+		KUNIT_ASSERT_NE(test, TMM_PTE_FRAME(cp), TMM_PTE_FRAME(sp));
+		KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(copy, cp, 0),
+				    m->pages[page].value, "clone at %#x", va);
+		KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(copy, cp, PAGE_SIZE - 1),
+				    m->pages[page].value, "clone at %#x", va);
+	}
+}
+
+/*
+ * 100,000 random mmap, munmap, mprotect, brk, write, read and translate
+ * calls on page ranges of a 64 MiB window, each checked against a flat array
+ * of per-page state (in a region? protection? frame? the byte written?)
+ * around the range it touched; the regions are compared every 250 calls,
+ * everything every 2500 and at the end, on the space and on a clone of it.
+ */
+static void random_ops_match_reference_model(struct kunit *test)
+{
+	struct tmm_torus *torus = vt_torus_create(test, VT_STRESS_FRAMES);
+	struct vt_model *m;
+	struct tmm_space *copy;
+	u64 start = ktime_get_ns();
+	u32 counts[7] = {}, kind, r;
+
+	m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->test = test;
+	m->space = vt_space_create(test, torus, 0);
+	m->pages = vt_kvzalloc(test, VT_WIN_PAGES * sizeof(*m->pages));
+	m->regions = vt_kvzalloc(test, VT_STRESS_REGIONS * sizeof(*m->regions));
+	m->frames = vt_kvzalloc(test, BITS_TO_LONGS(VT_STRESS_FRAMES) *
+				sizeof(long));
+	m->buf = vt_kvzalloc(test, VT_STRESS_RW_PAGES * PAGE_SIZE);
+	m->brk = VT_HEAP;
+	prandom_seed_state(&m->rnd, 0x746f727573);
+
+	for (m->op = 0; m->op < VT_STRESS_OPS; m->op++) {
+		r = vt_rand(m, 100);
+		kind = r < 18 ? 0 : r < 30 ? 1 : r < 44 ? 2 : r < 50 ? 3 :
+		       r < 68 ? 4 : r < 84 ? 5 : 6;
+		counts[kind]++;
+		switch (kind) {
+		case 0:
+			vt_stress_mmap(m);
+			break;
+		case 1:
+			vt_stress_munmap(m);
+			break;
+		case 2:
+			vt_stress_mprotect(m);
+			break;
+		case 3:
+			vt_stress_brk(m);
+			break;
+		case 4:
+			vt_stress_write(m);
+			break;
+		case 5:
+			vt_stress_read(m);
+			break;
+		default:
+			vt_stress_translate(m);
+			break;
+		}
+		if (!((m->op + 1) % VT_STRESS_SWEEP))
+			vt_model_sweep(m, VT_STRESS_FRAMES);
+		else if (!((m->op + 1) % VT_STRESS_REGION_CHECK))
+			vt_model_check_regions(m);
+		cond_resched();
+	}
+	vt_model_sweep(m, VT_STRESS_FRAMES);
+
+	copy = vt_space_register(test, tmm_space_clone(m->space));
+	vt_model_check_clone(m, copy);
+	kunit_info(test, "%u ops (mmap %u, munmap %u, mprotect %u, brk %u, write %u, read %u, translate %u) in %llu ms; %u frames in use",
+		   VT_STRESS_OPS, counts[0], counts[1], counts[2], counts[3],
+		   counts[4], counts[5], counts[6],
+		   div_u64(ktime_get_ns() - start, NSEC_PER_MSEC),
+		   vt_stats(m->space).nr_data_frames);
+}
+
+/* Gives every test a page of scratch and no armed fault point. */
+static int vt_test_init(struct kunit *test)
+{
+	enum tmm_fault_site site;
+
+	for (site = 0; site < TMM_FAULT_NR; site++)
+		tmm_fault_disarm(site);
+	test->priv = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	return test->priv ? 0 : -ENOMEM;
+}
+
+/* Leaves no fault point armed for the next test. */
+static void vt_test_exit(struct kunit *test)
+{
+	enum tmm_fault_site site;
+
+	for (site = 0; site < TMM_FAULT_NR; site++)
+		tmm_fault_disarm(site);
+}
+
+static struct kunit_case vma_test_cases[] = {
+	KUNIT_CASE(space_create_has_only_the_stack_region),
+	KUNIT_CASE(space_destroy_returns_every_frame),
+	KUNIT_CASE(space_quota_limits_data_and_table_frames),
+	KUNIT_CASE(fault_in_with_torus_full_returns_enomem),
+	KUNIT_CASE_PARAM(brk_moves_the_break_as_linux_does, vt_brk_gen_params),
+	KUNIT_CASE(brk_heap_pages_are_demand_zero),
+	KUNIT_CASE(brk_shrink_frees_pages),
+	KUNIT_CASE_PARAM(mmap_rejects_bad_request, vt_mmap_error_gen_params),
+	KUNIT_CASE_PARAM(mmap_rounds_length_up_to_pages,
+			 vt_length_gen_params),
+	KUNIT_CASE_PARAM(mmap_and_mprotect_normalise_prot, vt_prot_gen_params),
+	KUNIT_CASE(mmap_without_hint_places_top_down),
+	KUNIT_CASE(mmap_top_down_skips_gaps_too_small),
+	KUNIT_CASE(mmap_without_room_returns_enomem),
+	KUNIT_CASE(mmap_hint_is_used_when_free),
+	KUNIT_CASE_PARAM(mmap_unusable_hint_places_top_down,
+			 vt_hint_gen_params),
+	KUNIT_CASE(mmap_is_zero_filled_on_demand),
+	KUNIT_CASE(mmap_populate_maps_every_page),
+	KUNIT_CASE(mmap_fixed_replaces_and_frees_old_pages),
+	KUNIT_CASE(mmap_fixed_noreplace_overlap_returns_eexist),
+	KUNIT_CASE(mmap_merges_adjacent_equal_regions),
+	KUNIT_CASE(mmap_populate_failure_keeps_replaced_mapping),
+	KUNIT_CASE_PARAM(munmap_rejects_bad_range, vt_munmap_error_gen_params),
+	KUNIT_CASE_PARAM(munmap_splits_and_removes_regions,
+			 vt_munmap_layout_gen_params),
+	KUNIT_CASE(munmap_frees_empty_tables),
+	KUNIT_CASE_PARAM(mprotect_rejects_bad_range,
+			 vt_mprotect_error_gen_params),
+	KUNIT_CASE_PARAM(mprotect_splits_and_merges_regions,
+			 vt_mprotect_layout_gen_params),
+	KUNIT_CASE(mprotect_none_keeps_contents),
+	KUNIT_CASE(mprotect_read_only_makes_writes_fault),
+	KUNIT_CASE_PARAM(translate_reports_fault_or_faults_in,
+			 vt_translate_gen_params),
+	KUNIT_CASE(translate_demand_faults_a_zeroed_frame),
+	KUNIT_CASE(translate_read_sets_accessed),
+	KUNIT_CASE(translate_write_sets_dirty),
+	KUNIT_CASE(translate_peek_has_no_side_effects),
+	KUNIT_CASE(translate_grows_stack_down),
+	KUNIT_CASE(translate_grows_stack_to_its_limit_only),
+	KUNIT_CASE(translate_stack_growth_stops_at_mapping),
+	KUNIT_CASE(write_read_roundtrip_across_pages),
+	KUNIT_CASE(write_stops_at_first_fault),
+	KUNIT_CASE(read_stops_at_first_fault),
+	KUNIT_CASE(write_to_read_only_page_faults_protection),
+	KUNIT_CASE(clone_copies_regions_brk_stack_and_data),
+	KUNIT_CASE(clone_is_isolated_both_ways),
+	KUNIT_CASE(allocate_places_rw_blocks_top_down),
+	KUNIT_CASE(allocate_and_free_100_blocks),
+	KUNIT_CASE(frames_are_zeroed_across_spaces),
+	KUNIT_CASE(munmap_then_mmap_is_zeroed),
+	KUNIT_CASE(dump_short_buffer_returns_e2big),
+	KUNIT_CASE_PARAM(operation_fails_cleanly_at_every_allocation,
+			 vt_fail_gen_params),
+	KUNIT_CASE(random_ops_match_reference_model),
+	{}
+};
+
+static struct kunit_suite vma_test_suite = {
+	.name = "torusmm_vma",
+	.init = vt_test_init,
+	.exit = vt_test_exit,
+	.test_cases = vma_test_cases,
+};
+
+kunit_test_suite(vma_test_suite);
