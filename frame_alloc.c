@@ -14,14 +14,16 @@
  * frame's index times 4 KiB.  The host's physical addresses never leave this
  * file.
  *
- * The allocator is a bitmap with a summary level.  @used has a bit per frame;
- * @full has a bit per word of @used, set while that word has no free frame.
- * An allocation finds a word with a free frame in @full, then the frame in
- * that word: two word-sized searches where a flat bitmap needs up to
- * nr_frames / BITS_PER_LONG.  The original design called its flat scan
- * "O(1)"; @words_scanned counts the words each allocation reads so that the
- * difference is measured rather than claimed.  A 1 GiB torus has 4096 words
- * of @used and 64 of @full.
+ * The allocator is a bitmap with two summary levels.  @used has a bit per
+ * frame; @full has a bit per word of @used, set while that word has no free
+ * frame; @full_top has a bit per word of @full, set while all of it is set.
+ * An allocation searches @full_top from the word of the last allocation
+ * (next fit), then takes the first free word below it and the first free
+ * frame in that word.  A 4 GiB torus has 16384 words of @used, 256 of @full
+ * and 4 of @full_top, so an allocation reads at most 6 words at any size
+ * and any fill, where a flat bitmap reads up to nr_frames / BITS_PER_LONG.
+ * The original design called its flat scan "O(1)"; @words_scanned counts
+ * the words each allocation reads so that the claim is measured.
  *
  * Each torus has its own spinlock; nothing on the allocation path takes a
  * global lock.  Frames are zeroed after they leave the lock and before they
@@ -116,18 +118,25 @@ struct tmm_torus *tmm_torus_create(unsigned int id, u32 nr_frames)
 	torus->table = kvcalloc(torus->nr_words, sizeof(long), GFP_KERNEL);
 	if (!torus->table)
 		goto free_used;
-	torus->full = kvcalloc(BITS_TO_LONGS(torus->nr_words), sizeof(long),
-			       GFP_KERNEL);
+	torus->nr_full_words = BITS_TO_LONGS(torus->nr_words);
+	torus->full = kvcalloc(torus->nr_full_words, sizeof(long), GFP_KERNEL);
 	if (!torus->full)
 		goto free_table;
+	torus->full_top = kvcalloc(BITS_TO_LONGS(torus->nr_full_words),
+				   sizeof(long), GFP_KERNEL);
+	if (!torus->full_top)
+		goto free_full;
 	torus->pages = kvcalloc(nr_frames, sizeof(*torus->pages), GFP_KERNEL);
 	if (!torus->pages)
-		goto free_full;
+		goto free_full_top;
 
-	/* Bits past the last frame read as allocated and are never handed out. */
+	/* Bits past the last frame or word read as full and are never used. */
 	tail = nr_frames % BITS_PER_LONG;
 	if (tail)
 		torus->used[torus->nr_words - 1] = ~0UL << tail;
+	tail = torus->nr_words % BITS_PER_LONG;
+	if (tail)
+		torus->full[torus->nr_full_words - 1] = ~0UL << tail;
 
 	err = tmm_torus_reserve(torus);
 	if (err)
@@ -137,6 +146,8 @@ struct tmm_torus *tmm_torus_create(unsigned int id, u32 nr_frames)
 release_pages:
 	tmm_torus_release(torus);
 	kvfree(torus->pages);
+free_full_top:
+	kvfree(torus->full_top);
 free_full:
 	kvfree(torus->full);
 free_table:
@@ -165,6 +176,7 @@ void tmm_torus_destroy(struct tmm_torus *torus)
 		       torus->id, torus->nr_frames - torus->nr_free);
 	tmm_torus_release(torus);
 	kvfree(torus->pages);
+	kvfree(torus->full_top);
 	kvfree(torus->full);
 	kvfree(torus->table);
 	kvfree(torus->used);
@@ -173,12 +185,16 @@ void tmm_torus_destroy(struct tmm_torus *torus)
 EXPORT_SYMBOL_NS_GPL(tmm_torus_destroy, TORUSMM);
 
 /*
- * Find and claim a free frame, starting at the word of the last allocation.
+ * Find and claim a free frame: a word of @full_top with a zero bit, from the
+ * one the last allocation used, then the first free word of @used below it,
+ * then the first free frame in that word.
  * Return: the frame's index in the torus, or -ENOMEM when none is free.
  */
 static long tmm_torus_claim(struct tmm_torus *torus)
 {
-	unsigned long word, summary_words, start = torus->next_word;
+	unsigned long fw, word, start = torus->next_full_word;
+	unsigned long nr_top = BITS_TO_LONGS(torus->nr_full_words);
+	unsigned long top_words;
 	unsigned int bit;
 
 	lockdep_assert_held(&torus->lock);
@@ -186,25 +202,29 @@ static long tmm_torus_claim(struct tmm_torus *torus)
 	if (!torus->nr_free)
 		return -ENOMEM;
 
-	word = find_next_zero_bit(torus->full, torus->nr_words, start);
-	if (word < torus->nr_words) {
-		summary_words = word / BITS_PER_LONG - start / BITS_PER_LONG + 1;
+	fw = find_next_zero_bit(torus->full_top, torus->nr_full_words, start);
+	if (fw < torus->nr_full_words) {
+		top_words = fw / BITS_PER_LONG - start / BITS_PER_LONG + 1;
 	} else {
-		word = find_first_zero_bit(torus->full, start);
-		summary_words = BITS_TO_LONGS(torus->nr_words) -
-				start / BITS_PER_LONG + word / BITS_PER_LONG + 1;
+		fw = find_first_zero_bit(torus->full_top, start);
+		top_words = nr_top - start / BITS_PER_LONG +
+			    fw / BITS_PER_LONG + 1;
 	}
-	/* nr_free > 0, so some word of @used has a zero bit. */
-	if (WARN_ON_ONCE(word >= torus->nr_words))
+	/* nr_free > 0, so some word of each level has a zero bit. */
+	if (WARN_ON_ONCE(fw >= torus->nr_full_words))
 		return -ENOMEM;
 
+	word = fw * BITS_PER_LONG + ffz(torus->full[fw]);
 	bit = ffz(torus->used[word]);
 	torus->used[word] |= 1UL << bit;
-	if (torus->used[word] == ~0UL)
+	if (torus->used[word] == ~0UL) {
 		__set_bit(word, torus->full);
+		if (torus->full[fw] == ~0UL)
+			__set_bit(fw, torus->full_top);
+	}
 
-	torus->next_word = word;
-	torus->words_scanned += summary_words + 1;
+	torus->next_full_word = fw;
+	torus->words_scanned += top_words + 2;
 	torus->allocs++;
 	torus->nr_free--;
 	torus->high_water = max(torus->high_water,
@@ -276,6 +296,7 @@ int tmm_frame_free(struct tmm_torus *torus, u32 frame)
 	}
 	__clear_bit(index, torus->used);
 	__clear_bit(index / BITS_PER_LONG, torus->full);
+	__clear_bit(index / BITS_PER_LONG / BITS_PER_LONG, torus->full_top);
 	if (__test_and_clear_bit(index, torus->table))
 		torus->nr_table_frames--;
 	torus->nr_free++;

@@ -31,16 +31,18 @@ enum tmm_frame_use {
  * @lock: guards every field below it
  * @used: bit per frame, set while the frame is allocated
  * @full: bit per word of @used, set while that word has no zero bit
+ * @full_top: bit per word of @full, set while that word has no zero bit
  * @table: bit per frame, set while the frame holds a page table
  * @nr_free: frames not allocated
  * @high_water: most frames ever allocated at once
  * @nr_table_frames: frames allocated as TMM_FRAME_TABLE now
- * @next_word: word of @used where the next search starts (next fit)
+ * @next_full_word: word of @full where the next search starts (next fit)
  * @allocs: successful allocations
  * @words_scanned: words of @full and @used read by those allocations
  * @pages: the frames, as independent order-0 pages
  * @nr_frames: frames in the torus
  * @nr_words: words in @used
+ * @nr_full_words: words in @full
  * @id: index, for messages and statistics
  * @nr_spaces: address spaces on this torus (maintained by vma.c)
  */
@@ -48,17 +50,19 @@ struct tmm_torus {
 	spinlock_t lock;	/* guards the bitmaps and counters below */
 	unsigned long *used;
 	unsigned long *full;
+	unsigned long *full_top;
 	unsigned long *table;
 	u32 nr_free;
 	u32 high_water;
 	u32 nr_table_frames;
-	u32 next_word;
+	u32 next_full_word;
 	u64 allocs;
 	u64 words_scanned;
 
 	struct page **pages;
 	u32 nr_frames;
 	u32 nr_words;
+	u32 nr_full_words;
 	unsigned int id;
 	atomic_t nr_spaces;
 };

@@ -172,6 +172,9 @@ EXPORT_SYMBOL_NS_GPL(tmm_pt_init, TORUSMM);
  * tmm_pt_destroy() - free a page table, its tables and every mapped frame
  * @pt: the page table (initialised; a table whose init failed is ignored)
  *
+ * @pt is cleared afterwards, @pt->lock included: release the owner's lock
+ * through the owner, not through @pt.
+ *
  * Context: process context; sleeps.  Nobody else may use @pt any more.
  */
 void tmm_pt_destroy(struct tmm_pagetable *pt)

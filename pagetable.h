@@ -41,7 +41,9 @@ struct tmm_torus;
  * @counts: per directory slot, how many entries of its table hold a frame
  * @nr_tables: frames used by the directory and the tables
  * @nr_pages: entries that hold a frame
- * @max_frames: quota on @nr_tables + @nr_pages; 0 for none
+ * @max_frames: quota on @nr_tables + @nr_pages; 0 for none.  The table
+ *	enforces it for the tables it adds (counting the page being mapped) and
+ *	for tmm_pt_clone(); callers check it before allocating a data frame.
  */
 struct tmm_pagetable {
 	struct tmm_torus *torus;

@@ -421,9 +421,10 @@ free_array:
  *
  * With MAP_FIXED the range replaces whatever was mapped there; with
  * MAP_FIXED_NOREPLACE (which implies MAP_FIXED) any overlap fails.  Without
- * either, a free page-aligned hint inside the user range is used, otherwise
- * the highest gap below the stack's reach.  MAP_POPULATE faults in every page
- * now, all or nothing.
+ * either, a hint (rounded up to a page, as Linux does) whose range is free
+ * and inside the user range is used, otherwise the highest gap below the
+ * stack's reach.  MAP_POPULATE faults in every page now, all or nothing;
+ * like Linux, it populates nothing under PROT_NONE.
  *
  * Context: process context; takes @space->lock; sleeps.
  * Return: 0; -EINVAL for a zero or too large @length, unknown bits or an
