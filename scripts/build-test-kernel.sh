@@ -9,6 +9,15 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 tarball=/usr/src/linux-source-6.1.tar.xz
+
+# The cache is shared by every checkout on the machine: two builds into one
+# tree would corrupt it, so a second caller waits for the first.
+mkdir -p "$TORUSMM_CACHE"
+exec 9>"$TORUSMM_CACHE/.build-test-kernel.lock"
+if ! flock -n 9; then
+	echo "torusmm: waiting for another debug kernel build to finish" >&2
+	flock 9
+fi
 [ -r "$tarball" ] || tmm_die "$tarball missing: run 'make deps'"
 
 src=$(tmm_source_dir)
