@@ -275,6 +275,14 @@ int tmm_pt_unmap(struct tmm_pagetable *pt, u32 va, u32 *frame)
 }
 EXPORT_SYMBOL_NS_GPL(tmm_pt_unmap, TORUSMM);
 
+static int tmm_pt_unmap_one(u32 va, u32 *ptep, void *data)
+{
+	struct tmm_pagetable *pt = data;
+
+	tmm_frame_free(pt->torus, tmm_pt_clear(pt, va, ptep));
+	return 0;
+}
+
 /**
  * tmm_pt_unmap_range() - unmap and free every frame in a range
  * @pt: the page table
@@ -285,30 +293,8 @@ EXPORT_SYMBOL_NS_GPL(tmm_pt_unmap, TORUSMM);
  */
 void tmm_pt_unmap_range(struct tmm_pagetable *pt, u32 start, u64 end)
 {
-	u64 va = start;
-
 	lockdep_assert_held_write(pt->lock);
-
-	while (va < end) {
-		u64 stop = min(tmm_pt_next_table(va), end);
-		u32 *ptep = tmm_pt_entry(pt, va);
-
-		if (!ptep) {
-			va = stop;
-			continue;
-		}
-		/* The table may go with its last entry: stop at that point. */
-		for (; va < stop; va += PAGE_SIZE, ptep++) {
-			if (!(*ptep & TMM_PTE_HOLDS_FRAME))
-				continue;
-			tmm_frame_free(pt->torus, tmm_pt_clear(pt, va, ptep));
-			if (!pt->counts[TMM_PDX(va)]) {
-				va = stop;
-				break;
-			}
-		}
-		cond_resched();
-	}
+	tmm_pt_walk(pt, start, end, tmm_pt_unmap_one, pt);
 }
 EXPORT_SYMBOL_NS_GPL(tmm_pt_unmap_range, TORUSMM);
 
@@ -446,7 +432,8 @@ EXPORT_SYMBOL_NS_GPL(tmm_pt_lookup, TORUSMM);
  * @start: page-aligned start
  * @end: end (exclusive), at most 4 GiB
  * @fn: called with the address and the entry, in ascending order; it may
- *	change the entry's flags but not whether it holds a frame
+ *	change the entry's flags, or clear it through tmm_pt_clear() (the walk
+ *	then stops using a table that went with its last entry)
  * @data: passed to @fn
  *
  * Context: @pt->lock held for read (write if @fn changes entries); sleeps.
@@ -474,6 +461,11 @@ int tmm_pt_walk(struct tmm_pagetable *pt, u32 start, u64 end,
 			ret = fn(va, ptep, data);
 			if (ret)
 				return ret;
+			if (!(READ_ONCE(pt->dir[TMM_PDX(va)]) &
+			      TORUSMM_PTE_PRESENT)) {
+				va = stop;
+				break;
+			}
 		}
 		cond_resched();
 	}
