@@ -26,20 +26,21 @@
 
 #include "fault_inject.h"
 #include "frame_alloc.h"
+#include "torusmm_test.h"
 
 /* A torus small enough to drain in every test that needs it. */
 #define FA_SMALL_FRAMES		64u
 /* Large enough that a linear scan costs hundreds of words per allocation. */
 #define FA_LARGE_FRAMES		65536u
 
-/* Destroys a torus registered by fa_torus_create() when the test ends. */
+/* Destroys a torus registered by tmm_test_torus_create() when the test ends. */
 static void fa_torus_release(struct kunit_resource *res)
 {
 	tmm_torus_destroy(res->data);
 }
 
 /* Reserves a torus of @nr_frames frames that lives until the test ends. */
-static struct tmm_torus *fa_torus_create(struct kunit *test, u32 nr_frames)
+struct tmm_torus *tmm_test_torus_create(struct kunit *test, u32 nr_frames)
 {
 	struct tmm_torus *torus;
 
@@ -183,7 +184,7 @@ static void torus_create_rejects_bad_size(struct kunit *test)
 
 static void torus_create_starts_all_free(struct kunit *test)
 {
-	struct tmm_torus *torus = fa_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
 	struct tmm_torus_stats stats;
 
 	tmm_torus_get_stats(torus, &stats);
@@ -200,7 +201,7 @@ static void torus_create_starts_all_free(struct kunit *test)
 static void frame_alloc_hands_out_each_frame_once(struct kunit *test)
 {
 	const u32 nr_frames = 512;
-	struct tmm_torus *torus = fa_torus_create(test, nr_frames);
+	struct tmm_torus *torus = tmm_test_torus_create(test, nr_frames);
 	unsigned long *held = fa_bitmap(test, nr_frames);
 	struct tmm_torus_stats stats;
 
@@ -215,7 +216,7 @@ static void frame_alloc_hands_out_each_frame_once(struct kunit *test)
 
 static void frame_alloc_full_torus_returns_enomem(struct kunit *test)
 {
-	struct tmm_torus *torus = fa_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
 	unsigned long *held = fa_bitmap(test, FA_SMALL_FRAMES);
 	struct tmm_torus_stats before, after;
 	u32 frame;
@@ -267,7 +268,7 @@ KUNIT_ARRAY_PARAM(fa_bad_free, fa_bad_free_cases, fa_bad_free_desc);
 static void frame_free_bad_frame_returns_einval(struct kunit *test)
 {
 	const struct fa_bad_free_case *c = test->param_value;
-	struct tmm_torus *torus = fa_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
 	unsigned long *held = fa_bitmap(test, FA_SMALL_FRAMES);
 	struct tmm_torus_stats before, after;
 	u32 kept[2], freed, bad = 0, i;
@@ -314,7 +315,7 @@ static void frame_free_bad_frame_returns_einval(struct kunit *test)
 
 static void frame_free_returns_frame_to_torus(struct kunit *test)
 {
-	struct tmm_torus *torus = fa_torus_create(test, 1);
+	struct tmm_torus *torus = tmm_test_torus_create(test, 1);
 	struct tmm_torus_stats stats;
 	u32 frame, again;
 
@@ -329,7 +330,7 @@ static void frame_free_returns_frame_to_torus(struct kunit *test)
 
 static void frame_counters_track_free_used_high_water(struct kunit *test)
 {
-	struct tmm_torus *torus = fa_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
 	struct tmm_torus_stats stats;
 	u32 frames[16], i;
 
@@ -358,7 +359,7 @@ static void frame_counters_track_free_used_high_water(struct kunit *test)
 
 static void frame_alloc_counts_table_frames(struct kunit *test)
 {
-	struct tmm_torus *torus = fa_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
 	struct tmm_torus_stats stats;
 	u32 table, data;
 
@@ -381,7 +382,7 @@ static void frame_alloc_counts_table_frames(struct kunit *test)
 static void frame_alloc_zeroes_reused_frames(struct kunit *test)
 {
 	const u32 nr_frames = 8;
-	struct tmm_torus *torus = fa_torus_create(test, nr_frames);
+	struct tmm_torus *torus = tmm_test_torus_create(test, nr_frames);
 	u32 frames[8], i;
 
 	for (i = 0; i < nr_frames; i++) {
@@ -402,7 +403,7 @@ static void frame_alloc_zeroes_reused_frames(struct kunit *test)
 
 static void frame_page_names_each_frame(struct kunit *test)
 {
-	struct tmm_torus *torus = fa_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
 	struct page *first, *last;
 	u32 i;
 
@@ -450,7 +451,7 @@ KUNIT_ARRAY_PARAM(fa_fault, fa_fault_cases, fa_fault_desc);
 static void frame_alloc_fault_point_fails_nth_allocation(struct kunit *test)
 {
 	const struct fa_fault_case *c = test->param_value;
-	struct tmm_torus *torus = fa_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
 	struct tmm_torus_stats before, after;
 	u32 frame;
 
@@ -479,7 +480,7 @@ static void frame_alloc_fault_point_fails_nth_allocation(struct kunit *test)
  */
 static void frame_alloc_scan_stays_flat_while_filling(struct kunit *test)
 {
-	struct tmm_torus *torus = fa_torus_create(test, FA_LARGE_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_LARGE_FRAMES);
 	struct tmm_torus_stats before, after;
 	u64 linear = 0, scanned;
 	u32 i, frame;
@@ -515,7 +516,7 @@ static void frame_alloc_scan_stays_flat_when_nearly_full(struct kunit *test)
 	const u32 nr_words = DIV_ROUND_UP(FA_LARGE_FRAMES, BITS_PER_LONG);
 	const u32 nr_full_words = DIV_ROUND_UP(nr_words, BITS_PER_LONG);
 	const u64 bound = DIV_ROUND_UP(nr_full_words, BITS_PER_LONG) + 3;
-	struct tmm_torus *torus = fa_torus_create(test, FA_LARGE_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_LARGE_FRAMES);
 	struct tmm_torus_stats before, after;
 	u64 scanned = 0, worst = 0, cost;
 	struct rnd_state rnd;
@@ -558,7 +559,7 @@ static void frame_alloc_scan_stays_flat_when_nearly_full(struct kunit *test)
 static void frame_alloc_random_ops_match_reference(struct kunit *test)
 {
 	const u32 nr_frames = 1024, nr_ops = 20000;
-	struct tmm_torus *torus = fa_torus_create(test, nr_frames);
+	struct tmm_torus *torus = tmm_test_torus_create(test, nr_frames);
 	unsigned long *held = fa_bitmap(test, nr_frames);
 	u32 *list, nr_held = 0, high_water = 0, i, pick, frame;
 	struct tmm_torus_stats stats;

@@ -24,6 +24,7 @@
 #include "fault_inject.h"
 #include "frame_alloc.h"
 #include "pagetable.h"
+#include "torusmm_test.h"
 
 #define PT_TORUS_FRAMES		64u
 /* The table of PT_VA covers [0x00400000, 0x00800000). */
@@ -56,29 +57,6 @@ struct pt_fixture {
 	struct tmm_pagetable op_table;
 	u32 op_frame;
 };
-
-/* Destroys a torus registered by pt_torus_create() when the test ends. */
-static void pt_torus_release(struct kunit_resource *res)
-{
-	tmm_torus_destroy(res->data);
-}
-
-/* Reserves a torus of @nr_frames frames that lives until the test ends. */
-static struct tmm_torus *pt_torus_create(struct kunit *test, u32 nr_frames)
-{
-	struct tmm_torus *torus;
-
-	torus = tmm_torus_create(0, nr_frames);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, torus,
-					 "cannot reserve a torus of %u frames",
-					 nr_frames);
-	if (!kunit_alloc_resource(test, NULL, pt_torus_release, GFP_KERNEL,
-				  torus)) {
-		tmm_torus_destroy(torus);
-		KUNIT_ASSERT_FAILURE(test, "cannot register the torus");
-	}
-	return torus;
-}
 
 /* Destroys a page table registered by pt_register(), under its lock. */
 static void pt_release(struct kunit_resource *res)
@@ -133,7 +111,7 @@ static struct pt_fixture *pt_fixture_create(struct kunit *test, u32 nr_frames,
 
 	fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, fx);
-	fx->torus = pt_torus_create(test, nr_frames);
+	fx->torus = tmm_test_torus_create(test, nr_frames);
 	init_rwsem(&fx->lock);
 	pt_register(test, &fx->pt, fx->torus, &fx->lock, max_frames);
 	return fx;

@@ -31,6 +31,7 @@
 #include "frame_alloc.h"
 #include "pagetable.h"
 #include "vma.h"
+#include "torusmm_test.h"
 
 #define VT_TORUS_FRAMES		256u
 /* Where the tests map, well away from the heap and from mmap's placement. */
@@ -67,29 +68,6 @@
 			 TORUSMM_PTE_USER | TORUSMM_PTE_NX | \
 			 TORUSMM_PTE_PROTNONE)
 #define VT_PTE_AD	(TORUSMM_PTE_ACCESSED | TORUSMM_PTE_DIRTY)
-
-/* Destroys a torus registered by vt_torus_create() when the test ends. */
-static void vt_torus_release(struct kunit_resource *res)
-{
-	tmm_torus_destroy(res->data);
-}
-
-/* Reserves a torus of @nr_frames frames that lives until the test ends. */
-static struct tmm_torus *vt_torus_create(struct kunit *test, u32 nr_frames)
-{
-	struct tmm_torus *torus;
-
-	torus = tmm_torus_create(0, nr_frames);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, torus,
-					 "cannot reserve a torus of %u frames",
-					 nr_frames);
-	if (!kunit_alloc_resource(test, NULL, vt_torus_release, GFP_KERNEL,
-				  torus)) {
-		tmm_torus_destroy(torus);
-		KUNIT_ASSERT_FAILURE(test, "cannot register the torus");
-	}
-	return torus;
-}
 
 /* Destroys a space registered by vt_space_register() when the test ends. */
 static void vt_space_release(struct kunit_resource *res)
@@ -135,7 +113,7 @@ static void vt_space_destroy(struct kunit *test, struct tmm_space *space)
 /* A fresh torus of VT_TORUS_FRAMES frames and a space on it. */
 static struct tmm_space *vt_space(struct kunit *test)
 {
-	return vt_space_create(test, vt_torus_create(test, VT_TORUS_FRAMES), 0);
+	return vt_space_create(test, tmm_test_torus_create(test, VT_TORUS_FRAMES), 0);
 }
 
 /* Maps a range for setting up a test; the test fails if it cannot. */
@@ -376,7 +354,7 @@ static int vt_span_byte(u32 page, u32 prot)
 
 static void space_create_has_only_the_stack_region(struct kunit *test)
 {
-	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
 	struct tmm_space *space = vt_space_create(test, torus, 77);
 	struct torusmm_space_stats stats = vt_stats(space);
 	struct tmm_torus_stats tstats;
@@ -399,7 +377,7 @@ static void space_create_has_only_the_stack_region(struct kunit *test)
 
 static void space_destroy_returns_every_frame(struct kunit *test)
 {
-	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
 	struct tmm_space *space = vt_space_create(test, torus, 0);
 	struct tmm_torus_stats stats;
 	u32 addr;
@@ -426,7 +404,7 @@ static void space_destroy_returns_every_frame(struct kunit *test)
 /* The quota covers data and table frames; a fault beyond it is -ENOMEM. */
 static void space_quota_limits_data_and_table_frames(struct kunit *test)
 {
-	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
 	struct tmm_space *space = vt_space_create(test, torus, 4);
 	struct torusmm_space_stats stats;
 	u32 fault = 0, addr = VT_BASE + VT_SLOT;
@@ -470,7 +448,7 @@ static void space_quota_limits_data_and_table_frames(struct kunit *test)
 /* A fault-in with the torus empty is -ENOMEM, not a fault, and maps nothing. */
 static void fault_in_with_torus_full_returns_enomem(struct kunit *test)
 {
-	struct tmm_torus *torus = vt_torus_create(test, 8);
+	struct tmm_torus *torus = tmm_test_torus_create(test, 8);
 	struct tmm_space *space = vt_space_create(test, torus, 0);
 	struct torusmm_space_stats before;
 	struct tmm_access res;
@@ -1032,7 +1010,7 @@ static void mmap_merges_adjacent_equal_regions(struct kunit *test)
  */
 static void mmap_populate_failure_keeps_replaced_mapping(struct kunit *test)
 {
-	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
 	struct tmm_space *space = vt_space_create(test, torus, 6);
 	u32 addr = VT_BASE, free_before;
 
@@ -1755,7 +1733,7 @@ static void vt_clone_source(struct kunit *test, struct tmm_space *space)
 /* The original design's clone test: a clone is an equal, separate copy. */
 static void clone_copies_regions_brk_stack_and_data(struct kunit *test)
 {
-	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
 	struct tmm_space *space = vt_space_create(test, torus, 99);
 	struct torusmm_region *src_regions, *dst_regions;
 	struct torusmm_pte *src_ptes, *dst_ptes;
@@ -1879,7 +1857,7 @@ static void allocate_places_rw_blocks_top_down(struct kunit *test)
  */
 static void allocate_and_free_100_blocks(struct kunit *test)
 {
-	struct tmm_torus *torus = vt_torus_create(test, 1024);
+	struct tmm_torus *torus = tmm_test_torus_create(test, 1024);
 	struct tmm_space *space = vt_space_create(test, torus, 0);
 	const u32 nr = 100;
 	u32 *addr, *size, i, j, free_before = vt_nr_free(torus);
@@ -1918,7 +1896,7 @@ static void allocate_and_free_100_blocks(struct kunit *test)
 static void frames_are_zeroed_across_spaces(struct kunit *test)
 {
 	const u32 nr_frames = 32;
-	struct tmm_torus *torus = vt_torus_create(test, nr_frames);
+	struct tmm_torus *torus = tmm_test_torus_create(test, nr_frames);
 	struct tmm_space *space = vt_space_create(test, torus, 0);
 	const u32 pages = nr_frames - 3;
 	u32 i;
@@ -2346,7 +2324,7 @@ KUNIT_ARRAY_PARAM(vt_fail, vt_fail_cases, vt_fail_desc);
 static void operation_fails_cleanly_at_every_allocation(struct kunit *test)
 {
 	const struct vt_fail_case *c = test->param_value;
-	struct tmm_torus *torus = vt_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
 	struct vt_snapshot *before, *after;
 	unsigned long must_fire = c->must_fire;
 	u32 failures[TMM_FAULT_NR] = {};
@@ -2983,7 +2961,7 @@ static void vt_model_check_clone(struct vt_model *m, struct tmm_space *copy)
  */
 static void random_ops_match_reference_model(struct kunit *test)
 {
-	struct tmm_torus *torus = vt_torus_create(test, VT_STRESS_FRAMES);
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_STRESS_FRAMES);
 	struct vt_model *m;
 	struct tmm_space *copy;
 	u64 start = ktime_get_ns();

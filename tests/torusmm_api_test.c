@@ -24,22 +24,8 @@
 
 #include "kselftest_harness.h"
 #include "libtorusmm.h"
+#include "torusmm_test.h"
 
-#define PAGE		TORUSMM_PAGE_SIZE
-#define R		TORUSMM_PROT_READ
-#define RW		(TORUSMM_PROT_READ | TORUSMM_PROT_WRITE)
-#define RX		(TORUSMM_PROT_READ | TORUSMM_PROT_EXEC)
-#define RWX		(RW | TORUSMM_PROT_EXEC)
-#define FIXED		TORUSMM_MAP_FIXED
-#define NOREPLACE	TORUSMM_MAP_FIXED_NOREPLACE
-#define POPULATE	TORUSMM_MAP_POPULATE
-#define USER		TORUSMM_ACCESS_USER
-#define WRITE		TORUSMM_ACCESS_WRITE
-#define EXEC		TORUSMM_ACCESS_EXEC
-#define F_P		TORUSMM_FAULT_PROTECTION
-#define F_W		TORUSMM_FAULT_WRITE
-#define F_U		TORUSMM_FAULT_USER
-#define F_X		TORUSMM_FAULT_FETCH
 #define P_P		TORUSMM_PTE_PRESENT
 #define P_W		TORUSMM_PTE_WRITABLE
 #define P_U		TORUSMM_PTE_USER
@@ -53,7 +39,6 @@
 #define ADDR		0x10000000u
 /* Non-fixed mappings are placed top-down below the stack's reach. */
 #define MMAP_BASE	(TORUSMM_STACK_TOP - TORUSMM_STACK_LIMIT)
-#define STACK_PAGE	(TORUSMM_STACK_TOP - PAGE)
 #define MAX_ENTRIES	4096
 
 /* Set in the environment of an exec'd copy of this test; see exec_probe(). */
