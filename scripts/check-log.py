@@ -79,6 +79,8 @@ FREE_PAGES = re.compile(
 
 TAP_RESULT = re.compile(r'^(not )?ok (\d+)\b(.*)$')
 TAP_PLAN = re.compile(r'^1\.\.(\d+)')
+# Printed by tests/torusmm_badinput_test.c: how many rows of its table ran.
+BADINPUT_ROWS = re.compile(r'^# bad-input rows run: (\d+)')
 KSFT_SKIP = 4
 
 
@@ -95,7 +97,7 @@ class Verdict:
         self.counts = {
             'kunit_passed': 0, 'kunit_failed': 0, 'kunit_skipped': 0,
             'kselftest_passed': 0, 'kselftest_failed': 0,
-            'kselftest_skipped': 0,
+            'kselftest_skipped': 0, 'badinput_rows': 0,
         }
 
     def fail(self, kind, detail='', counted=False):
@@ -305,6 +307,9 @@ def check_kselftests(lines, verdict):
             continue
         if running is None or TIMESTAMP.match(line):
             continue
+        rows = BADINPUT_ROWS.match(line)
+        if rows:
+            verdict.counts['badinput_rows'] += int(rows.group(1))
         plan = TAP_PLAN.match(line)
         if plan:
             planned = int(plan.group(1))
@@ -418,7 +423,8 @@ def main():
           f'{c["kunit_failed"]} failed, {c["kunit_skipped"]} skipped; '
           f'kselftests: {c["kselftest_passed"]} passed, '
           f'{c["kselftest_failed"]} failed, '
-          f'{c["kselftest_skipped"]} skipped')
+          f'{c["kselftest_skipped"]} skipped; '
+          f'bad-input rows: {c["badinput_rows"]}')
     for reason in verdict.reasons:
         print(f'{args.label}: FAIL: {reason}')
     if verdict.reasons:

@@ -262,7 +262,7 @@ kunit_suites() {
 # tally LABEL COUNTS LOG: add one VM run's test cases and its own verdict.
 tally() {
 	local label=$1 log=$3 key value
-	local kp=0 kf=0 ks=0 tp=0 tf=0 ts=0 other=0
+	local kp=0 kf=0 ks=0 tp=0 tf=0 ts=0 rows=0 other=0
 	while IFS='=' read -r key value; do
 		case $key in
 		kunit_passed) kp=$value ;;
@@ -271,13 +271,14 @@ tally() {
 		kselftest_passed) tp=$value ;;
 		kselftest_failed) tf=$value ;;
 		kselftest_skipped) ts=$value ;;
+		badinput_rows) rows=$value ;;
 		other_failures) other=$value ;;
 		esac
 	done <"$2"
 	# Only the debug kernel has KUnit.
 	[ "$label" = "stock VM" ] ||
 		echo "$label: KUnit: $((kp + kf + ks)) cases ran, $kp passed, $kf failed, $ks skipped"
-	echo "$label: kselftests: $((tp + tf + ts)) ran, $tp passed, $tf failed, $ts skipped"
+	echo "$label: kselftests: $((tp + tf + ts)) ran, $tp passed, $tf failed, $ts skipped ($rows of them bad-input rows)"
 	passed=$((passed + kp + tp))
 	failed=$((failed + kf + tf))
 	[ $((kf + tf)) -eq 0 ] || failures+=("$label: $((kf + tf)) test cases (see $log)")
