@@ -12,12 +12,7 @@ tarball=/usr/src/linux-source-6.1.tar.xz
 
 # The cache is shared by every checkout on the machine: two builds into one
 # tree would corrupt it, so a second caller waits for the first.
-mkdir -p "$TORUSMM_CACHE"
-exec 9>"$TORUSMM_CACHE/.build-test-kernel.lock"
-if ! flock -n 9; then
-	echo "torusmm: waiting for another debug kernel build to finish" >&2
-	flock 9
-fi
+tmm_lock "$TORUSMM_CACHE/.build-test-kernel.lock" "debug kernel build to finish"
 [ -r "$tarball" ] || tmm_die "$tarball missing: run 'make deps'"
 
 src=$(tmm_source_dir)

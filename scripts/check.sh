@@ -19,12 +19,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$TORUSMM_TOP"
 
 # make check and make demo share build/: one at a time per checkout.
-mkdir -p build
-exec 9>build/.lock
-if ! flock -n 9; then
-	echo "check: another make check or make demo is using build/; waiting" >&2
-	flock 9
-fi
+tmm_lock build/.lock "make check or make demo to finish with build/"
 
 build=$TORUSMM_TOP/build
 logs=$build/logs

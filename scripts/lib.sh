@@ -51,3 +51,14 @@ tmm_sync_sources() {
 		--include='/kunit/Kbuild' --include='/kunit/*.[ch]' \
 		--exclude='*' "$TORUSMM_TOP/" "$1/"
 }
+
+# tmm_lock FILE WHAT: hold an exclusive lock on FILE (on descriptor 9) until
+# the script exits, saying so when WHAT has to wait for another holder.
+tmm_lock() {
+	mkdir -p "$(dirname "$1")"
+	exec 9>"$1"
+	if ! flock -n 9; then
+		echo "torusmm: waiting for another $2" >&2
+		flock 9
+	fi
+}
