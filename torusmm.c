@@ -604,6 +604,7 @@ static void tmm_tori_destroy(void)
 
 static int __init tmm_init(void)
 {
+	u32 torus_frames = torus_mb << (20 - PAGE_SHIFT);
 	unsigned int i;
 	int err;
 
@@ -618,8 +619,20 @@ static int __init tmm_init(void)
 		return -EINVAL;
 	}
 
+	/*
+	 * Refuse up front what the host plainly cannot spare, rather than take
+	 * nearly all its memory before failing; a race still ends in a clean
+	 * -ENOMEM from tmm_torus_create().
+	 */
+	if ((u64)nr_tori * torus_frames > si_mem_available()) {
+		pr_err("torusmm: %u tori of %u MiB exceed the %lu MiB available\n",
+		       nr_tori, torus_mb,
+		       si_mem_available() >> (20 - PAGE_SHIFT));
+		return -ENOMEM;
+	}
+
 	for (i = 0; i < nr_tori; i++) {
-		tmm_tori[i] = tmm_torus_create(i, torus_mb << (20 - PAGE_SHIFT));
+		tmm_tori[i] = tmm_torus_create(i, torus_frames);
 		if (IS_ERR(tmm_tori[i])) {
 			err = PTR_ERR(tmm_tori[i]);
 			tmm_tori[i] = NULL;

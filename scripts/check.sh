@@ -197,6 +197,32 @@ for round in 1 2; do
 	load
 	unload
 done
+# Parameters out of range, and tori the host cannot spare, fail the load
+# cleanly (the free-pages check at the end proves nothing stays reserved);
+# two tori load and both show up.
+refuse() {
+	if insmod /modules/torusmm.ko "$@"; then
+		echo "TORUSMM-STEP-FAILED insmod torusmm.ko $* was accepted"
+		fail=1
+		rmmod torusmm
+	else
+		echo "insmod torusmm.ko $*: refused, as it must be"
+	fi
+}
+run insmod /modules/torusmm_core.ko
+refuse nr_tori=0
+refuse nr_tori=17
+refuse torus_mb=15
+refuse torus_mb=4096
+refuse nr_tori=16 torus_mb=4095
+run insmod /modules/torusmm.ko nr_tori=2 torus_mb=32
+if [ -x /clients/torusmmctl ]; then
+	/clients/torusmmctl info >/tmp/info.out 2>&1
+	cat /tmp/info.out
+	grep -q "^torus 1: 8192 frames" /tmp/info.out ||
+		{ echo "TORUSMM-STEP-FAILED two tori of 32 MiB not reported"; fail=1; }
+fi
+unload
 EOF
 	if [ "$kind" = debug ]; then
 		cat <<'EOF'
