@@ -672,9 +672,8 @@ static int tmm_space_walk(struct tmm_space *space, u32 va, u32 access,
 		return err;
 	if (!may_fault)
 		return -EAGAIN;
+	/* On -EFAULT, *fault still holds the not-present code. */
 	err = tmm_space_fault(space, va, access);
-	if (err == -EFAULT)
-		return err;	/* *fault still holds the not-present code */
 	if (err)
 		return err;
 	return tmm_pt_translate(&space->pt, va, access, tpa, fault);
