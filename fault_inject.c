@@ -48,7 +48,6 @@ bool tmm_should_fail(enum tmm_fault_site site)
 {
 	return should_fail(&tmm_fault_attrs[site], 1);
 }
-EXPORT_SYMBOL_NS_GPL(tmm_should_fail, TORUSMM);
 
 /**
  * tmm_fault_arm() - make the Nth allocation of one kind fail, once
@@ -79,7 +78,6 @@ int tmm_fault_arm(enum tmm_fault_site site, unsigned int nth)
 	WRITE_ONCE(attr->probability, 100);
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_fault_arm, TORUSMM);
 
 /**
  * tmm_fault_fired() - whether an armed fault point has failed an allocation
@@ -95,7 +93,6 @@ bool tmm_fault_fired(enum tmm_fault_site site)
 	return tmm_fault_armed[site] &&
 	       !atomic_read(&tmm_fault_attrs[site].times);
 }
-EXPORT_SYMBOL_NS_GPL(tmm_fault_fired, TORUSMM);
 
 /**
  * tmm_fault_disarm() - stop a fault point from failing allocations
@@ -110,7 +107,6 @@ void tmm_fault_disarm(enum tmm_fault_site site)
 	WRITE_ONCE(tmm_fault_attrs[site].probability, 0);
 	tmm_fault_armed[site] = false;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_fault_disarm, TORUSMM);
 
 /**
  * tmm_fault_debugfs_init() - set up the fault points and their debugfs files
@@ -138,24 +134,20 @@ bool tmm_should_fail(enum tmm_fault_site site)
 {
 	return false;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_should_fail, TORUSMM);
 
 int tmm_fault_arm(enum tmm_fault_site site, unsigned int nth)
 {
 	return -EOPNOTSUPP;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_fault_arm, TORUSMM);
 
 bool tmm_fault_fired(enum tmm_fault_site site)
 {
 	return false;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_fault_fired, TORUSMM);
 
 void tmm_fault_disarm(enum tmm_fault_site site)
 {
 }
-EXPORT_SYMBOL_NS_GPL(tmm_fault_disarm, TORUSMM);
 
 void tmm_fault_debugfs_init(struct dentry *parent)
 {

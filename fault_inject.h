@@ -9,6 +9,8 @@
 
 #include <linux/types.h>
 
+struct dentry;
+
 /*
  * Each kind of allocation the core makes has a fault point, exposed in
  * debugfs as /sys/kernel/debug/torusmm/fail_<kind>/ when the kernel has

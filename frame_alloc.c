@@ -206,15 +206,19 @@ static long tmm_torus_claim(struct tmm_torus *torus)
 	if (fw < torus->nr_full_words) {
 		top_words = fw / BITS_PER_LONG - start / BITS_PER_LONG + 1;
 	} else {
+		/* Wrap around: a miss returns @start itself. */
 		fw = find_first_zero_bit(torus->full_top, start);
+		if (WARN_ON_ONCE(fw >= start))
+			return -ENOMEM;	/* nr_free > 0, yet every word is full */
 		top_words = nr_top - start / BITS_PER_LONG +
 			    fw / BITS_PER_LONG + 1;
 	}
-	/* nr_free > 0, so some word of each level has a zero bit. */
-	if (WARN_ON_ONCE(fw >= torus->nr_full_words))
+	/* The summaries promise a zero bit at each level below; check it. */
+	if (WARN_ON_ONCE(torus->full[fw] == ~0UL))
 		return -ENOMEM;
-
 	word = fw * BITS_PER_LONG + ffz(torus->full[fw]);
+	if (WARN_ON_ONCE(word >= torus->nr_words || torus->used[word] == ~0UL))
+		return -ENOMEM;
 	bit = ffz(torus->used[word]);
 	torus->used[word] |= 1UL << bit;
 	if (torus->used[word] == ~0UL) {
@@ -264,7 +268,6 @@ int tmm_frame_alloc(struct tmm_torus *torus, enum tmm_frame_use use, u32 *frame)
 	*frame = TMM_FRAME_FIRST + index;
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_frame_alloc, TORUSMM);
 
 /**
  * tmm_frame_free() - return a frame to its torus
@@ -303,7 +306,6 @@ int tmm_frame_free(struct tmm_torus *torus, u32 frame)
 	spin_unlock(&torus->lock);
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_frame_free, TORUSMM);
 
 /**
  * tmm_frame_page() - the page behind a frame number
@@ -321,7 +323,6 @@ struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame)
 		return NULL;
 	return torus->pages[index];
 }
-EXPORT_SYMBOL_NS_GPL(tmm_frame_page, TORUSMM);
 
 /**
  * tmm_torus_get_stats() - a consistent snapshot of a torus's counters

@@ -35,25 +35,131 @@
 #include "fault_inject.h"
 #include "frame_alloc.h"
 #include "pagetable.h"
+#include "user.h"
 
 #define TMM_PDE_TABLE	(TORUSMM_PTE_PRESENT | TORUSMM_PTE_WRITABLE | \
 			 TORUSMM_PTE_USER)
 #define TMM_TABLE_SPAN	BIT(22)		/* bytes one table maps */
 
-/* The table a present directory entry points to. */
+/*
+ * The table a present directory entry points to, or NULL (with a warning:
+ * the directory is corrupt) when the entry names no frame of the torus.
+ */
 static u32 *tmm_pt_table(struct tmm_pagetable *pt, u32 pde)
 {
-	return page_address(tmm_frame_page(pt->torus, TMM_PTE_FRAME(pde)));
+	struct page *page = tmm_frame_page(pt->torus, TMM_PTE_FRAME(pde));
+
+	if (WARN_ON_ONCE(!page))
+		return NULL;
+	return page_address(page);
 }
 
 /* The entry for @va, or NULL when its table does not exist. */
 static u32 *tmm_pt_entry(struct tmm_pagetable *pt, u32 va)
 {
 	u32 pde = READ_ONCE(pt->dir[TMM_PDX(va)]);
+	u32 *table;
 
 	if (!(pde & TORUSMM_PTE_PRESENT))
 		return NULL;
-	return &tmm_pt_table(pt, pde)[TMM_PTX(va)];
+	table = tmm_pt_table(pt, pde);
+	return table ? &table[TMM_PTX(va)] : NULL;
+}
+
+/* The ceiling on the frames of @pt's user, 0 for none. */
+static unsigned int tmm_pt_user_limit(struct tmm_pagetable *pt)
+{
+	return pt->limits ? READ_ONCE(pt->limits->user_max_frames) : 0;
+}
+
+/* Allocate a frame charged to @pt's user; @use picks the fault point. */
+static int tmm_pt_charged_alloc(struct tmm_pagetable *pt,
+				enum tmm_frame_use use, u32 *frame)
+{
+	int err;
+
+	if (pt->user &&
+	    !tmm_user_charge_frames(pt->user, 1, tmm_pt_user_limit(pt)))
+		return -ENOMEM;
+	err = tmm_frame_alloc(pt->torus, use, frame);
+	if (err && pt->user)
+		tmm_user_uncharge_frames(pt->user, 1);
+	return err;
+}
+
+/**
+ * tmm_pt_frame_alloc() - allocate a zeroed data frame for a page table
+ * @pt: the page table the frame is for; its user is charged
+ * @frame: out: the frame, which the caller maps with tmm_pt_map() or gives
+ *	   back with tmm_pt_frame_free()
+ *
+ * Callers check @pt's own quota (@pt->max_frames) themselves, under the
+ * owner's lock, before they map the frame; this checks the user's ceiling.
+ *
+ * Context: process context; sleeps.  No lock needed.
+ * Return: 0, or -ENOMEM when the torus is full or the user's ceiling is
+ * reached.
+ */
+int tmm_pt_frame_alloc(struct tmm_pagetable *pt, u32 *frame)
+{
+	return tmm_pt_charged_alloc(pt, TMM_FRAME_DATA, frame);
+}
+
+/**
+ * tmm_pt_charge() - charge frames allocated elsewhere to a table's user
+ * @pt: the page table the frames are for
+ * @nr: how many frames
+ * @slack: frames the caller will give back before it drops the owner's
+ *	   lock (those a MAP_FIXED replaces); the ceiling is raised by as
+ *	   many for this charge, so that they are not counted twice
+ *
+ * For frames the caller took from the torus with tmm_frame_alloc() and will
+ * map with tmm_pt_map(), which then owns them and their charge.
+ *
+ * Context: any context.
+ * Return: true when charged; false, with nothing charged, at the ceiling.
+ */
+bool tmm_pt_charge(struct tmm_pagetable *pt, u32 nr, u32 slack)
+{
+	unsigned int limit = tmm_pt_user_limit(pt);
+
+	if (!pt->user)
+		return true;
+	if (limit)
+		limit = min_t(u64, (u64)limit + slack, UINT_MAX);
+	return tmm_user_charge_frames(pt->user, nr, limit);
+}
+
+/**
+ * tmm_pt_uncharge() - give back a charge of tmm_pt_charge()
+ * @pt: the page table
+ * @nr: how many frames
+ *
+ * Context: any context.
+ */
+void tmm_pt_uncharge(struct tmm_pagetable *pt, u32 nr)
+{
+	if (pt->user)
+		tmm_user_uncharge_frames(pt->user, nr);
+}
+
+/**
+ * tmm_pt_frame_free() - give back a frame of a page table to its torus
+ * @pt: the page table the frame was allocated for
+ * @frame: the frame, no longer mapped anywhere
+ *
+ * A frame the torus refuses (freed twice, or not its own) means the table is
+ * corrupt: that is reported once and the charge is kept, so that the
+ * accounting stays as wrong as the table and no more.
+ *
+ * Context: any context that may take a spinlock.
+ */
+void tmm_pt_frame_free(struct tmm_pagetable *pt, u32 frame)
+{
+	if (WARN_ON_ONCE(tmm_frame_free(pt->torus, frame)))
+		return;
+	if (pt->user)
+		tmm_user_uncharge_frames(pt->user, 1);
 }
 
 /* Start of the table span after the one holding @va, as a 64-bit address. */
@@ -79,7 +185,7 @@ static int tmm_pt_add_table(struct tmm_pagetable *pt, u32 pdx, u32 extra)
 
 	if (!tmm_pt_quota_allows(pt, extra + 1))
 		return -ENOMEM;
-	err = tmm_frame_alloc(pt->torus, TMM_FRAME_TABLE, &frame);
+	err = tmm_pt_charged_alloc(pt, TMM_FRAME_TABLE, &frame);
 	if (err)
 		return err;
 	pt->nr_tables++;
@@ -93,7 +199,7 @@ static void tmm_pt_drop_table(struct tmm_pagetable *pt, u32 pdx)
 	u32 pde = pt->dir[pdx];
 
 	WRITE_ONCE(pt->dir[pdx], 0);
-	tmm_frame_free(pt->torus, TMM_PTE_FRAME(pde));
+	tmm_pt_frame_free(pt, TMM_PTE_FRAME(pde));
 	pt->nr_tables--;
 }
 
@@ -110,15 +216,19 @@ static u32 tmm_pt_clear(struct tmm_pagetable *pt, u32 va, u32 *ptep)
 	return TMM_PTE_FRAME(pte);
 }
 
-/* Set @bits in an entry that concurrent walkers may update too. */
-static void tmm_pte_set_bits(u32 *ptep, u32 bits)
+/*
+ * Set @bits in an entry that concurrent walkers may update too.
+ * Return: the entry with @bits set, as it now is in the table.
+ */
+static u32 tmm_pte_set_bits(u32 *ptep, u32 bits)
 {
 	u32 old = READ_ONCE(*ptep);
 
 	do {
 		if ((old & bits) == bits)
-			return;
+			return old;
 	} while (!try_cmpxchg(ptep, &old, old | bits));
+	return old | bits;
 }
 
 /**
@@ -127,14 +237,18 @@ static void tmm_pte_set_bits(u32 *ptep, u32 bits)
  * @torus: where its frames come from
  * @lock: the owner's lock, held for write to change @pt, for read to walk it
  * @max_frames: quota on the frames @pt holds (tables and pages); 0 for none
+ * @user: whom every frame is charged to, or NULL (tests)
+ * @limits: where @user's ceiling is read, or NULL for none
  *
  * Context: process context; sleeps.
  * Return: 0, or -ENOMEM when the directory or the bookkeeping cannot be
  * allocated (nothing is left allocated then).
  */
 int tmm_pt_init(struct tmm_pagetable *pt, struct tmm_torus *torus,
-		struct rw_semaphore *lock, u32 max_frames)
+		struct rw_semaphore *lock, u32 max_frames, struct tmm_user *user,
+		const struct tmm_limits *limits)
 {
+	struct page *page;
 	u32 frame;
 	int err;
 
@@ -142,6 +256,8 @@ int tmm_pt_init(struct tmm_pagetable *pt, struct tmm_torus *torus,
 	pt->torus = torus;
 	pt->lock = lock;
 	pt->max_frames = max_frames;
+	pt->user = user;
+	pt->limits = limits;
 
 	if (tmm_should_fail(TMM_FAULT_SLAB))
 		return -ENOMEM;
@@ -153,20 +269,26 @@ int tmm_pt_init(struct tmm_pagetable *pt, struct tmm_torus *torus,
 	err = -ENOMEM;
 	if (!tmm_pt_quota_allows(pt, 1))
 		goto free_counts;
-	err = tmm_frame_alloc(torus, TMM_FRAME_TABLE, &frame);
+	err = tmm_pt_charged_alloc(pt, TMM_FRAME_TABLE, &frame);
 	if (err)
 		goto free_counts;
+	page = tmm_frame_page(torus, frame);
+	if (WARN_ON_ONCE(!page)) {
+		err = -ENOMEM;
+		goto free_frame;
+	}
 	pt->dir_frame = frame;
-	pt->dir = page_address(tmm_frame_page(torus, frame));
+	pt->dir = page_address(page);
 	pt->nr_tables = 1;
 	return 0;
 
+free_frame:
+	tmm_pt_frame_free(pt, frame);
 free_counts:
 	kvfree(pt->counts);
 	pt->counts = NULL;
 	return err;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_init, TORUSMM);
 
 /**
  * tmm_pt_destroy() - free a page table, its tables and every mapped frame
@@ -190,19 +312,17 @@ void tmm_pt_destroy(struct tmm_pagetable *pt)
 		if (!(pde & TORUSMM_PTE_PRESENT))
 			continue;
 		table = tmm_pt_table(pt, pde);
-		for (ptx = 0; ptx < TMM_PT_ENTRIES; ptx++) {
+		for (ptx = 0; table && ptx < TMM_PT_ENTRIES; ptx++) {
 			if (table[ptx] & TMM_PTE_HOLDS_FRAME)
-				tmm_frame_free(pt->torus,
-					       TMM_PTE_FRAME(table[ptx]));
+				tmm_pt_frame_free(pt, TMM_PTE_FRAME(table[ptx]));
 		}
-		tmm_frame_free(pt->torus, TMM_PTE_FRAME(pde));
+		tmm_pt_frame_free(pt, TMM_PTE_FRAME(pde));
 		cond_resched();
 	}
-	tmm_frame_free(pt->torus, pt->dir_frame);
+	tmm_pt_frame_free(pt, pt->dir_frame);
 	kvfree(pt->counts);
 	memset(pt, 0, sizeof(*pt));
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_destroy, TORUSMM);
 
 /**
  * tmm_pt_map() - map a frame at a virtual address
@@ -237,10 +357,12 @@ int tmm_pt_map(struct tmm_pagetable *pt, u32 va, u32 frame, u32 pte_flags,
 		if (err)
 			return err;
 		ptep = tmm_pt_entry(pt, va);
+		if (WARN_ON_ONCE(!ptep))
+			return -ENOMEM;
 	} else if (*ptep & TMM_PTE_HOLDS_FRAME) {
 		if (!(flags & TMM_PT_REPLACE))
 			return -EEXIST;
-		tmm_frame_free(pt->torus, TMM_PTE_FRAME(*ptep));
+		tmm_pt_frame_free(pt, TMM_PTE_FRAME(*ptep));
 		pt->nr_pages--;
 		pt->counts[pdx]--;
 	}
@@ -250,7 +372,6 @@ int tmm_pt_map(struct tmm_pagetable *pt, u32 va, u32 frame, u32 pte_flags,
 	pt->nr_pages++;
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_map, TORUSMM);
 
 /**
  * tmm_pt_unmap() - remove the mapping of one page
@@ -273,13 +394,12 @@ int tmm_pt_unmap(struct tmm_pagetable *pt, u32 va, u32 *frame)
 	*frame = tmm_pt_clear(pt, va, ptep);
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_unmap, TORUSMM);
 
 static int tmm_pt_unmap_one(u32 va, u32 *ptep, void *data)
 {
 	struct tmm_pagetable *pt = data;
 
-	tmm_frame_free(pt->torus, tmm_pt_clear(pt, va, ptep));
+	tmm_pt_frame_free(pt, tmm_pt_clear(pt, va, ptep));
 	return 0;
 }
 
@@ -296,7 +416,6 @@ void tmm_pt_unmap_range(struct tmm_pagetable *pt, u32 start, u64 end)
 	lockdep_assert_held_write(pt->lock);
 	tmm_pt_walk(pt, start, end, tmm_pt_unmap_one, pt);
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_unmap_range, TORUSMM);
 
 /**
  * tmm_pt_protect() - change the protection of one mapped page
@@ -322,7 +441,6 @@ int tmm_pt_protect(struct tmm_pagetable *pt, u32 va, u32 pte_flags)
 	WRITE_ONCE(*ptep, (*ptep & ~TMM_PTE_PROT_MASK) | pte_flags);
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_protect, TORUSMM);
 
 static int tmm_pt_protect_one(u32 va, u32 *ptep, void *data)
 {
@@ -347,15 +465,16 @@ void tmm_pt_protect_range(struct tmm_pagetable *pt, u32 start, u64 end,
 	lockdep_assert_held_write(pt->lock);
 	tmm_pt_walk(pt, start, end, tmm_pt_protect_one, &pte_flags);
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_protect_range, TORUSMM);
 
 /**
- * tmm_pt_translate() - walk the tables for one access, as the MMU does
+ * tmm_pt_access() - walk the tables for one access, as the MMU does
  * @pt: the page table
  * @va: virtual address
  * @access: TORUSMM_ACCESS_* bits, plus TMM_ACCESS_PEEK for a pure look-up
  * @tpa: out: the torus physical address, on success
  * @fault: out: the fault code, on failure
+ * @pte_out: out: the leaf entry this walk saw, with the bits it set; 0 when
+ *	 there is no table
  *
  * Both levels must be present; write needs the writable bit at both levels,
  * a user access the user bit at both, a fetch no NX bit at either.  A
@@ -367,20 +486,23 @@ EXPORT_SYMBOL_NS_GPL(tmm_pt_protect_range, TORUSMM);
  * Return: 0, or -EFAULT with @fault set to the x86 page-fault error code:
  * the access bits, plus TORUSMM_FAULT_PROTECTION when the page was present.
  */
-int tmm_pt_translate(struct tmm_pagetable *pt, u32 va, u32 access,
-		     u64 *tpa, u32 *fault)
+int tmm_pt_access(struct tmm_pagetable *pt, u32 va, u32 access, u64 *tpa,
+		  u32 *fault, u32 *pte_out)
 {
 	u32 code = access & (TORUSMM_ACCESS_WRITE | TORUSMM_ACCESS_USER |
 			     TORUSMM_ACCESS_EXEC);
 	u32 *pdep = &pt->dir[TMM_PDX(va)];
-	u32 pde, pte, *ptep;
+	u32 pde, pte = 0, *ptep, *table;
 
 	lockdep_assert_held(pt->lock);
 
 	pde = READ_ONCE(*pdep);
 	if (!(pde & TORUSMM_PTE_PRESENT))
 		goto fault;
-	ptep = &tmm_pt_table(pt, pde)[TMM_PTX(va)];
+	table = tmm_pt_table(pt, pde);
+	if (!table)
+		goto fault;
+	ptep = &table[TMM_PTX(va)];
 	pte = READ_ONCE(*ptep);
 	if (!(pte & TORUSMM_PTE_PRESENT))
 		goto fault;
@@ -396,17 +518,37 @@ int tmm_pt_translate(struct tmm_pagetable *pt, u32 va, u32 access,
 
 	if (!(access & TMM_ACCESS_PEEK)) {
 		tmm_pte_set_bits(pdep, TORUSMM_PTE_ACCESSED);
-		tmm_pte_set_bits(ptep, TORUSMM_PTE_ACCESSED |
+		pte = tmm_pte_set_bits(ptep, TORUSMM_PTE_ACCESSED |
 			((access & TORUSMM_ACCESS_WRITE) ? TORUSMM_PTE_DIRTY : 0));
 	}
 	*tpa = tmm_frame_to_tpa(TMM_PTE_FRAME(pte)) | (va & ~PAGE_MASK);
+	if (pte_out)
+		*pte_out = pte;
 	return 0;
 
 fault:
 	*fault = code;
+	if (pte_out)
+		*pte_out = pte;
 	return -EFAULT;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_translate, TORUSMM);
+
+/**
+ * tmm_pt_translate() - tmm_pt_access() without the leaf entry
+ * @pt: the page table
+ * @va: virtual address
+ * @access: as tmm_pt_access()
+ * @tpa: out: the torus physical address, on success
+ * @fault: out: the fault code, on failure
+ *
+ * Context: @pt->lock held for read or write.
+ * Return: as tmm_pt_access().
+ */
+int tmm_pt_translate(struct tmm_pagetable *pt, u32 va, u32 access,
+		     u64 *tpa, u32 *fault)
+{
+	return tmm_pt_access(pt, va, access, tpa, fault, NULL);
+}
 
 /**
  * tmm_pt_lookup() - the leaf entry for an address, without side effects
@@ -424,7 +566,6 @@ u32 tmm_pt_lookup(struct tmm_pagetable *pt, u32 va)
 	ptep = tmm_pt_entry(pt, va);
 	return ptep ? READ_ONCE(*ptep) : 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_lookup, TORUSMM);
 
 /**
  * tmm_pt_walk() - call a function for every entry that holds a frame
@@ -471,7 +612,6 @@ int tmm_pt_walk(struct tmm_pagetable *pt, u32 start, u64 end,
 	}
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_walk, TORUSMM);
 
 /**
  * tmm_pt_tables_needed() - how many tables a range lacks
@@ -493,7 +633,29 @@ u32 tmm_pt_tables_needed(struct tmm_pagetable *pt, u32 start, u64 end)
 			needed++;
 	return needed;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_tables_needed, TORUSMM);
+
+static int tmm_pt_count_one(u32 va, u32 *ptep, void *data)
+{
+	(*(u32 *)data)++;
+	return 0;
+}
+
+/**
+ * tmm_pt_frames_in() - how many data frames a range holds
+ * @pt: the page table
+ * @start: page-aligned start
+ * @end: end (exclusive), at most 4 GiB
+ *
+ * Context: @pt->lock held for read or write; sleeps.
+ * Return: the number of entries in the range that hold a frame.
+ */
+u32 tmm_pt_frames_in(struct tmm_pagetable *pt, u32 start, u64 end)
+{
+	u32 nr = 0;
+
+	tmm_pt_walk(pt, start, end, tmm_pt_count_one, &nr);
+	return nr;
+}
 
 /**
  * tmm_pt_prealloc() - make sure every table of a range exists
@@ -525,7 +687,6 @@ int tmm_pt_prealloc(struct tmm_pagetable *pt, u32 start, u64 end)
 	}
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_prealloc, TORUSMM);
 
 /**
  * tmm_pt_trim() - free the empty tables of a range
@@ -547,32 +708,46 @@ void tmm_pt_trim(struct tmm_pagetable *pt, u32 start, u64 end)
 			tmm_pt_drop_table(pt, pdx);
 	}
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_trim, TORUSMM);
 
-/* Copy one page of the source into a new frame of the clone. */
+/*
+ * Copy one page of the source into a new frame of the clone.  The clone's
+ * entry starts old (accessed clear), as after fork(); dirty is kept, since
+ * the data was written and is not on any backing store.
+ */
 static int tmm_pt_clone_one(u32 va, u32 *ptep, void *data)
 {
 	struct tmm_pagetable *dst = data;
 	u32 pte = READ_ONCE(*ptep);
 	struct tmm_torus *torus = dst->torus;
-	u32 frame;
+	struct page *from, *to;
+	u32 frame, *dst_ptep;
 	int err;
 
+	if (fatal_signal_pending(current))
+		return -EINTR;
 	if (!tmm_pt_quota_allows(dst, 1))
 		return -ENOMEM;
-	err = tmm_frame_alloc(torus, TMM_FRAME_DATA, &frame);
+	err = tmm_pt_frame_alloc(dst, &frame);
 	if (err)
 		return err;
-	copy_highpage(tmm_frame_page(torus, frame),
-		      tmm_frame_page(torus, TMM_PTE_FRAME(pte)));
+	from = tmm_frame_page(torus, TMM_PTE_FRAME(pte));
+	to = tmm_frame_page(torus, frame);
+	err = -ENOMEM;
+	if (WARN_ON_ONCE(!from || !to))
+		goto free_frame;
+	copy_highpage(to, from);
 	err = tmm_pt_map(dst, va, frame, pte & TMM_PTE_PROT_MASK, 0);
-	if (err) {
-		tmm_frame_free(torus, frame);
-		return err;
-	}
-	*tmm_pt_entry(dst, va) |= pte & (TORUSMM_PTE_ACCESSED |
-					 TORUSMM_PTE_DIRTY);
+	if (err)
+		goto free_frame;
+	dst_ptep = tmm_pt_entry(dst, va);
+	if (WARN_ON_ONCE(!dst_ptep))
+		return -ENOMEM;	/* mapped: tmm_pt_destroy() frees it */
+	*dst_ptep |= pte & TORUSMM_PTE_DIRTY;
 	return 0;
+
+free_frame:
+	tmm_pt_frame_free(dst, frame);
+	return err;
 }
 
 /**
@@ -581,16 +756,17 @@ static int tmm_pt_clone_one(u32 va, u32 *ptep, void *data)
  * @src: the page table to copy
  *
  * Each page gets a new frame holding a copy of the data, with the same
- * protection, accessed and dirty bits.  (Copy-on-write comes later.)
+ * protection and dirty bit; accessed starts clear, as after fork().
+ * (Copy-on-write comes later.)  A fatal signal stops the copy.
  *
- * Context: @src->lock held for read, @dst->lock for write; sleeps.
- * Return: 0, or -ENOMEM; the caller then destroys @dst, which holds what was
- * copied so far.
+ * Context: @src->lock held for write (no walker may set bits or write data
+ * while the copy runs), @dst->lock for write; sleeps.
+ * Return: 0, -ENOMEM, or -EINTR; on error the caller destroys @dst, which
+ * holds what was copied so far.
  */
 int tmm_pt_clone(struct tmm_pagetable *dst, struct tmm_pagetable *src)
 {
-	lockdep_assert_held(src->lock);
+	lockdep_assert_held_write(src->lock);
 	lockdep_assert_held_write(dst->lock);
 	return tmm_pt_walk(src, 0, 1ull << 32, tmm_pt_clone_one, dst);
 }
-EXPORT_SYMBOL_NS_GPL(tmm_pt_clone, TORUSMM);

@@ -12,7 +12,9 @@
 #include <linux/types.h>
 #include <uapi/linux/torusmm.h>
 
+struct tmm_limits;
 struct tmm_torus;
+struct tmm_user;
 
 #define TMM_PT_ENTRIES		1024
 #define TMM_PDX(va)		((u32)(va) >> 22)
@@ -44,6 +46,8 @@ struct tmm_torus;
  * @max_frames: quota on @nr_tables + @nr_pages; 0 for none.  The table
  *	enforces it for the tables it adds (counting the page being mapped) and
  *	for tmm_pt_clone(); callers check it before allocating a data frame.
+ * @user: whom every frame of the table is charged to, or NULL
+ * @limits: where @user's ceiling is read, or NULL for none
  */
 struct tmm_pagetable {
 	struct tmm_torus *torus;
@@ -54,13 +58,16 @@ struct tmm_pagetable {
 	u32 nr_tables;
 	u32 nr_pages;
 	u32 max_frames;
+	struct tmm_user *user;
+	const struct tmm_limits *limits;
 };
 
 /* Called for each entry that holds a frame; non-zero stops the walk. */
 typedef int (*tmm_pt_walk_fn)(u32 va, u32 *ptep, void *data);
 
 int tmm_pt_init(struct tmm_pagetable *pt, struct tmm_torus *torus,
-		struct rw_semaphore *lock, u32 max_frames);
+		struct rw_semaphore *lock, u32 max_frames, struct tmm_user *user,
+		const struct tmm_limits *limits);
 void tmm_pt_destroy(struct tmm_pagetable *pt);
 int tmm_pt_map(struct tmm_pagetable *pt, u32 va, u32 frame, u32 pte_flags,
 	       unsigned int flags);
@@ -69,12 +76,19 @@ void tmm_pt_unmap_range(struct tmm_pagetable *pt, u32 start, u64 end);
 int tmm_pt_protect(struct tmm_pagetable *pt, u32 va, u32 pte_flags);
 void tmm_pt_protect_range(struct tmm_pagetable *pt, u32 start, u64 end,
 			  u32 pte_flags);
+int tmm_pt_frame_alloc(struct tmm_pagetable *pt, u32 *frame);
+bool tmm_pt_charge(struct tmm_pagetable *pt, u32 nr, u32 slack);
+void tmm_pt_uncharge(struct tmm_pagetable *pt, u32 nr);
+void tmm_pt_frame_free(struct tmm_pagetable *pt, u32 frame);
 int tmm_pt_translate(struct tmm_pagetable *pt, u32 va, u32 access,
 		     u64 *tpa, u32 *fault);
+int tmm_pt_access(struct tmm_pagetable *pt, u32 va, u32 access, u64 *tpa,
+		  u32 *fault, u32 *pte);
 u32 tmm_pt_lookup(struct tmm_pagetable *pt, u32 va);
 int tmm_pt_walk(struct tmm_pagetable *pt, u32 start, u64 end,
 		tmm_pt_walk_fn fn, void *data);
 u32 tmm_pt_tables_needed(struct tmm_pagetable *pt, u32 start, u64 end);
+u32 tmm_pt_frames_in(struct tmm_pagetable *pt, u32 start, u64 end);
 int tmm_pt_prealloc(struct tmm_pagetable *pt, u32 start, u64 end);
 void tmm_pt_trim(struct tmm_pagetable *pt, u32 start, u64 end);
 int tmm_pt_clone(struct tmm_pagetable *dst, struct tmm_pagetable *src);

@@ -652,6 +652,3 @@ static struct kunit_suite frame_alloc_test_suite = {
 
 kunit_test_suite(frame_alloc_test_suite);
 
-MODULE_IMPORT_NS(TORUSMM);
-MODULE_DESCRIPTION("KUnit tests for the torusmm memory-management core");
-MODULE_LICENSE("GPL");

@@ -85,7 +85,7 @@ static void pt_register(struct kunit *test, struct tmm_pagetable *pt,
 	int ret;
 
 	down_write(lock);
-	ret = tmm_pt_init(pt, torus, lock, max_frames);
+	ret = tmm_pt_init(pt, torus, lock, max_frames, NULL, NULL);
 	up_write(lock);
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "tmm_pt_init() failed");
 	if (!kunit_alloc_resource(test, NULL, pt_release, GFP_KERNEL, pt)) {
@@ -1002,8 +1002,10 @@ static void pt_clone_copies_entries_into_new_frames(struct kunit *test)
 		u32 df = TMM_PTE_FRAME(dst->pte[i]);
 
 		KUNIT_EXPECT_EQ(test, dst->va[i], src->va[i]);
+		/* Same bits, but old: accessed starts clear, as after fork(). */
 		KUNIT_EXPECT_EQ(test, dst->pte[i] & ~TORUSMM_PTE_FRAME_MASK,
-				src->pte[i] & ~TORUSMM_PTE_FRAME_MASK);
+				src->pte[i] & ~(TORUSMM_PTE_FRAME_MASK |
+						TORUSMM_PTE_ACCESSED));
 		KUNIT_EXPECT_NE(test, df, sf);
 		KUNIT_EXPECT_EQ(test, pt_frame_byte(fx->torus, df, 0),
 				pt_frame_byte(fx->torus, sf, 0));
@@ -1129,7 +1131,7 @@ static int pt_op_init(struct pt_fixture *fx)
 	int ret;
 
 	down_write(&fx->lock);
-	ret = tmm_pt_init(&fx->op_table, fx->torus, &fx->lock, 0);
+	ret = tmm_pt_init(&fx->op_table, fx->torus, &fx->lock, 0, NULL, NULL);
 	up_write(&fx->lock);
 	return ret;
 }

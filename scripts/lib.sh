@@ -48,7 +48,7 @@ tmm_sync_sources() {
 	mkdir -p "$1"
 	rsync -a --include='/Kbuild' --include='/*.c' --include='/*.h' \
 		--include='/include/***' --include='/kunit/' \
-		--include='/kunit/Kbuild' --include='/kunit/*.[ch]' \
+		--include='/kunit/*.[ch]' \
 		--exclude='*' "$TORUSMM_TOP/" "$1/"
 }
 

@@ -49,6 +49,10 @@ stock)
 esac
 [ -f "$kernel" ] || tmm_die "$kernel missing: build or fetch the $kind kernel first"
 
+# Two guests on a 2-core machine starve each other into timeouts: one VM at
+# a time per machine, whichever checkout or script started it.
+tmm_lock "$TORUSMM_CACHE/.vm.lock" "test VM to power off"
+
 # A module built for one kernel is never loaded into the other.
 kos=$(mktemp -d)
 trap 'rm -rf "$kos"' EXIT

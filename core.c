@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * torusmm: the core module's setup and teardown.
+ *
+ * Copyright (C) 2026 The torusmm authors
+ *
+ * DOC: The core module
+ *
+ * torusmm_core.ko holds tori, page tables, address spaces, the software MMU
+ * and the shadow; torusmm.ko, the device, is the only user of its exports
+ * (namespace TORUSMM).  With TORUSMM_KUNIT set at build time the KUnit
+ * suites are linked in and run when the module loads, so that they reach
+ * the internals without exports of their own.  Loading sets up the fault
+ * points and their debugfs files.
+ */
+
+#include <linux/debugfs.h>
+#include <linux/module.h>
+
+#include "fault_inject.h"
+
+static struct dentry *tmm_debugfs_dir;
+
+static int __init tmm_core_init(void)
+{
+	tmm_debugfs_dir = debugfs_create_dir("torusmm", NULL);
+	tmm_fault_debugfs_init(tmm_debugfs_dir);
+	return 0;
+}
+
+static void __exit tmm_core_exit(void)
+{
+	debugfs_remove(tmm_debugfs_dir);
+}
+
+module_init(tmm_core_init);
+module_exit(tmm_core_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The torusmm authors");
+MODULE_DESCRIPTION("torusmm core: tori of frames, two-level page tables, address spaces");

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * torusmm: the software MMU: walks, demand faults and copies.
+ *
+ * Copyright (C) 2026 The torusmm authors
+ *
+ * DOC: Software MMU
+ *
+ * An access to a space goes through tmm_space_access(): the page-table walk
+ * of tmm_pt_access() decides, setting accessed and dirty as a hardware walker
+ * does; a not-present fault in a region that allows the access (or just below
+ * a stack that may grow) takes a zeroed frame; a protection fault is
+ * reported, never fixed.  The caller's function then runs on the frame while
+ * the space's lock is still held, so that the frame cannot be unmapped and
+ * reused under it: that is how READ and WRITE copy, and how the shadow
+ * inserts a hardware entry that can never outlive the software one.
+ *
+ * The walk runs with the lock shared.  A demand fault needs it exclusive; its
+ * frame is taken and zeroed before, with no lock held, once the shared walk
+ * has seen that the region allows the access, so zeroing blocks nobody.
+ */
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+
+#include "frame_alloc.h"
+#include "pagetable.h"
+#include "space.h"
+
+/*
+ * Fault in the page at @va for @access, growing the stack when the page lies
+ * just below it.  *@spare is a zeroed frame charged to the space's user
+ * (or 0): it is used and cleared when a frame is needed.  Allocations come
+ * first, the region store after them, and the map last, which cannot fail
+ * once its table exists.
+ * Return: 0 when @va now holds a frame, -EFAULT when the access is not
+ * allowed there, -ENOMEM when a frame, a table, a quota or the tree store
+ * fails.
+ */
+static int tmm_space_fault(struct tmm_space *space, u32 va, u32 access,
+			   u32 *spare)
+{
+	struct tmm_pagetable *pt = &space->pt;
+	u32 page = va & PAGE_MASK;
+	u32 frame, prot;
+	bool grow;
+	int err;
+
+	lockdep_assert_held_write(&space->lock);
+
+	err = tmm_space_fault_prot(space, page, &prot, &grow);
+	if (err)
+		return err;
+	if (!tmm_prot_allows(prot, access))
+		return -EFAULT;
+	if (tmm_pt_lookup(pt, page) & TMM_PTE_HOLDS_FRAME)
+		return 0;	/* another thread faulted it in */
+
+	if (pt->max_frames && tmm_pt_frames_used(pt) + 1 +
+	    tmm_pt_tables_needed(pt, page, page + PAGE_SIZE) > pt->max_frames)
+		return -ENOMEM;
+	if (*spare) {
+		frame = *spare;
+		*spare = 0;
+	} else {
+		err = tmm_pt_frame_alloc(pt, &frame);
+		if (err)
+			return err;
+	}
+	err = tmm_pt_prealloc(pt, page, page + PAGE_SIZE);
+	if (err)
+		goto free_frame;
+	if (grow) {
+		err = tmm_space_grow_stack(space, page, prot);
+		if (err)
+			goto trim_table;
+	}
+	err = tmm_pt_map(pt, page, frame, tmm_prot_to_pte(prot), 0);
+	if (WARN_ON_ONCE(err))
+		goto trim_table;	/* a grown stack keeps its region */
+	atomic64_inc(&space->nr_faults);
+	return 0;
+
+trim_table:
+	tmm_pt_trim(pt, page, page + PAGE_SIZE);
+free_frame:
+	tmm_pt_frame_free(pt, frame);
+	return err;
+}
+
+/*
+ * Whether a not-present fault at @va for @access would be served, looked at
+ * with the lock shared: the region (or the stack) allows it.
+ */
+static bool tmm_space_may_fault(struct tmm_space *space, u32 va, u32 access)
+{
+	u32 prot;
+	bool grow;
+
+	lockdep_assert_held(&space->lock);
+	return !tmm_space_fault_prot(space, va & PAGE_MASK, &prot, &grow) &&
+	       tmm_prot_allows(prot, access);
+}
+
+/**
+ * tmm_space_access() - one access through the software MMU
+ * @space: the space
+ * @va: virtual address
+ * @access: TORUSMM_ACCESS_* bits, plus TMM_ACCESS_PEEK for a pure look-up
+ * @tr: out: the translation, the fault code and the leaf entry, all from the
+ *	walk that decided
+ * @fn: called on success with the frame's page and @tr while @space->lock
+ *	is still held (shared or exclusive), or NULL
+ * @data: passed to @fn
+ *
+ * A not-present fault in a region that allows the access faults in a zeroed
+ * frame, and one just below the stack grows the stack; then the walk is
+ * retried, setting accessed and dirty bits as tmm_pt_access() does.
+ * Protection faults are reported, never fixed.  With TMM_ACCESS_PEEK nothing
+ * is faulted in and no bit is set.
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: 0 (or what @fn returned); -EFAULT with @tr->fault set; -ENOMEM
+ * when a fault-in finds no frame (the torus is full or a quota reached) or
+ * no memory.
+ */
+int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
+		     struct tmm_translation *tr, tmm_space_access_fn fn,
+		     void *data)
+{
+	struct tmm_pagetable *pt = &space->pt;
+	bool exclusive = false;
+	u32 spare = 0;
+	int err;
+
+	memset(tr, 0, sizeof(*tr));
+	down_read(&space->lock);
+	err = tmm_pt_access(pt, va, access, &tr->tpa, &tr->fault, &tr->pte);
+	if (err == -EFAULT && !(tr->fault & TORUSMM_FAULT_PROTECTION) &&
+	    !(access & TMM_ACCESS_PEEK) &&
+	    tmm_space_may_fault(space, va, access)) {
+		up_read(&space->lock);
+		/* Zero the frame with no lock held; it may go unused. */
+		err = tmm_pt_frame_alloc(pt, &spare);
+		if (err)
+			return err;
+		down_write(&space->lock);
+		exclusive = true;
+		err = tmm_space_fault(space, va, access, &spare);
+		if (!err)
+			err = tmm_pt_access(pt, va, access, &tr->tpa,
+					    &tr->fault, &tr->pte);
+	}
+	if (!err && fn) {
+		struct page *page = tmm_frame_page(space->torus,
+						   tr->tpa >> PAGE_SHIFT);
+
+		err = WARN_ON_ONCE(!page) ? -EIO : fn(page, tr, data);
+	}
+	if (spare)
+		tmm_pt_frame_free(pt, spare);
+	if (exclusive)
+		up_write(&space->lock);
+	else
+		up_read(&space->lock);
+
+	if (!err)
+		atomic64_inc(&space->nr_translations);
+	else if (err == -EFAULT)
+		atomic64_inc(&space->nr_fault_errors);
+	return err;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_access, TORUSMM);
+
+/**
+ * tmm_space_translate() - translate one access through the software MMU
+ * @space: the space
+ * @va: virtual address
+ * @access: as tmm_space_access()
+ * @tpa: out: the torus physical address, on success
+ * @fault: out: the fault code, on -EFAULT
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: as tmm_space_access().
+ */
+int tmm_space_translate(struct tmm_space *space, u32 va, u32 access,
+			u64 *tpa, u32 *fault)
+{
+	struct tmm_translation tr;
+	int err;
+
+	err = tmm_space_access(space, va, access, &tr, NULL, NULL);
+	*tpa = tr.tpa;
+	*fault = tr.fault;
+	return err;
+}
+
+struct tmm_copy {
+	void *buf;
+	u32 len;
+	bool to_frame;
+};
+
+static int tmm_copy_page(struct page *page, const struct tmm_translation *tr,
+			 void *data)
+{
+	struct tmm_copy *copy = data;
+	u32 offset = tr->tpa & ~PAGE_MASK;
+
+	if (copy->to_frame)
+		memcpy_to_page(page, offset, copy->buf, copy->len);
+	else
+		memcpy_from_page(copy->buf, page, offset, copy->len);
+	return 0;
+}
+
+/* Copy page by page until done, the first fault, or a fatal signal. */
+static int tmm_space_copy(struct tmm_space *space, u32 va, void *buf, u32 len,
+			  u32 access, bool to_frame, struct tmm_access *result)
+{
+	struct tmm_translation tr;
+	int err = 0;
+
+	memset(result, 0, sizeof(*result));
+	if ((u64)va + len > SZ_4G)
+		return -EINVAL;
+
+	while (result->done < len) {
+		u32 at = va + result->done;
+		struct tmm_copy copy = {
+			.buf = buf + result->done,
+			.len = min_t(u32, len - result->done,
+				     PAGE_SIZE - offset_in_page(at)),
+			.to_frame = to_frame,
+		};
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		err = tmm_space_access(space, at, access, &tr, tmm_copy_page,
+				       &copy);
+		if (err == -EFAULT) {
+			result->fault = tr.fault;
+			result->fault_addr = at;
+			return 0;
+		}
+		if (err)
+			return err;
+		result->done += copy.len;
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * tmm_space_read() - copy from an address space into a kernel buffer
+ * @space: the space
+ * @va: virtual address to read from
+ * @buf: kernel buffer
+ * @len: bytes
+ * @access: 0 or TORUSMM_ACCESS_USER
+ * @result: out: bytes copied, and the fault that stopped the copy
+ *
+ * Like process_vm_readv(), the bytes before a faulting page are copied.
+ * Pages are faulted in as tmm_space_access() does.
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: 0 (a fault is reported in @result); -EINVAL for unknown @access
+ * bits or a range past 4 GiB; -EINTR on a fatal signal; -ENOMEM as
+ * tmm_space_access().
+ */
+int tmm_space_read(struct tmm_space *space, u32 va, void *buf, u32 len,
+		   u32 access, struct tmm_access *result)
+{
+	if (access & ~TORUSMM_ACCESS_USER)
+		return -EINVAL;
+	return tmm_space_copy(space, va, buf, len, access, false, result);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_read, TORUSMM);
+
+/**
+ * tmm_space_write() - copy a kernel buffer into an address space
+ * @space: the space
+ * @va: virtual address to write to
+ * @buf: kernel buffer
+ * @len: bytes
+ * @access: 0 or TORUSMM_ACCESS_USER; the write bit is implied
+ * @result: out: bytes copied, and the fault that stopped the copy
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: as tmm_space_read().
+ */
+int tmm_space_write(struct tmm_space *space, u32 va, const void *buf,
+		    u32 len, u32 access, struct tmm_access *result)
+{
+	if (access & ~TORUSMM_ACCESS_USER)
+		return -EINVAL;
+	return tmm_space_copy(space, va, (void *)buf, len,
+			      access | TORUSMM_ACCESS_WRITE, true, result);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_write, TORUSMM);
