@@ -33,13 +33,14 @@
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
-#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/torusmm.h>
 
 #include "frame_alloc.h"
-#include "vma.h"
+#include "shadow.h"
+#include "space.h"
+#include "user.h"
 
 #define TMM_MAX_TORI		16
 #define TMM_TORUS_MIN_MB	16
@@ -53,15 +54,24 @@ static unsigned int torus_mb = 16;
 module_param(torus_mb, uint, 0444);
 MODULE_PARM_DESC(torus_mb, "Size of each torus in MiB (16-4095, default 16)");
 
-static unsigned int max_frames;
-module_param(max_frames, uint, 0644);
-MODULE_PARM_DESC(max_frames,
-		 "Default per-space quota of data and table frames (0: none)");
+/* The administrator's ceilings; every space reads them live. */
+static struct tmm_limits tmm_limits = {
+	.max_spaces = 64,
+	.max_regions = TMM_DEFAULT_MAX_REGIONS,
+};
 
-static unsigned int max_spaces = 64;
-module_param(max_spaces, uint, 0644);
+module_param_named(max_frames, tmm_limits.max_frames, uint, 0644);
+MODULE_PARM_DESC(max_frames,
+		 "Ceiling on one space's data and table frames; a space asking for 0 gets it (0: none)");
+module_param_named(user_max_frames, tmm_limits.user_max_frames, uint, 0644);
+MODULE_PARM_DESC(user_max_frames,
+		 "Ceiling on the frames of all the spaces one user created (0: none)");
+module_param_named(max_spaces, tmm_limits.max_spaces, uint, 0644);
 MODULE_PARM_DESC(max_spaces,
-		 "Most live address spaces per open of /dev/torusmm (default 64)");
+		 "Most live address spaces per user (default 64, 0: none)");
+module_param_named(max_regions, tmm_limits.max_regions, uint, 0644);
+MODULE_PARM_DESC(max_regions,
+		 "Most regions per space, as vm.max_map_count (default 65530, 0: none)");
 
 static ushort mode = 0600;
 module_param(mode, ushort, 0444);
@@ -70,23 +80,15 @@ MODULE_PARM_DESC(mode, "Mode of /dev/torusmm (default 0600)");
 static struct tmm_torus *tmm_tori[TMM_MAX_TORI];
 
 /**
- * struct tmm_opener - one open of /dev/torusmm
- * @refs: the open file and each space created through it
- * @nr_spaces: live spaces created through this open (clones included)
- */
-struct tmm_opener {
-	refcount_t refs;
-	atomic_t nr_spaces;
-};
-
-/**
  * struct tmm_space_file - what a space descriptor holds
  * @space: the address space
- * @opener: the open of /dev/torusmm it was created through
+ * @shadow_lock: serialises the creation of @shadow
+ * @shadow: the space's hardware mappings, from the first mmap() on
  */
 struct tmm_space_file {
 	struct tmm_space *space;
-	struct tmm_opener *opener;
+	struct mutex shadow_lock;	/* guards the creation of @shadow */
+	struct tmm_shadow *shadow;
 };
 
 /* The ABI has one layout for 32-bit and 64-bit callers: no padding. */
@@ -104,21 +106,39 @@ static_assert(sizeof(struct torusmm_region) == 16);
 static_assert(sizeof(struct torusmm_pte) == 8);
 static_assert(sizeof(struct torusmm_dump) == 32);
 
-static void tmm_opener_put(struct tmm_opener *opener)
-{
-	if (refcount_dec_and_test(&opener->refs))
-		kfree(opener);
-}
-
+/* The last reference to the file, and so to every client mapping, went. */
 static int tmm_space_release(struct inode *inode, struct file *file)
 {
 	struct tmm_space_file *sf = file->private_data;
 
+	tmm_shadow_destroy(sf->shadow);
 	tmm_space_destroy(sf->space);
-	atomic_dec(&sf->opener->nr_spaces);
-	tmm_opener_put(sf->opener);
+	mutex_destroy(&sf->shadow_lock);
 	kfree(sf);
 	return 0;
+}
+
+/*
+ * mmap() of a space descriptor: the space's addresses [offset, offset +
+ * length) in the caller, kept coherent by the shadow (shadow.c).
+ */
+static int tmm_space_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct tmm_space_file *sf = file->private_data;
+	struct tmm_shadow *shadow;
+
+	mutex_lock(&sf->shadow_lock);
+	if (!sf->shadow) {
+		shadow = tmm_shadow_create(sf->space, file->f_mapping);
+		if (IS_ERR(shadow)) {
+			mutex_unlock(&sf->shadow_lock);
+			return PTR_ERR(shadow);
+		}
+		sf->shadow = shadow;
+	}
+	shadow = sf->shadow;
+	mutex_unlock(&sf->shadow_lock);
+	return tmm_shadow_mmap(shadow, vma);
 }
 
 static long tmm_space_ioctl(struct file *file, unsigned int cmd,
@@ -127,6 +147,7 @@ static long tmm_space_ioctl(struct file *file, unsigned int cmd,
 static const struct file_operations tmm_space_fops = {
 	.owner = THIS_MODULE,
 	.release = tmm_space_release,
+	.mmap = tmm_space_file_mmap,
 	.unlocked_ioctl = tmm_space_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -134,58 +155,42 @@ static const struct file_operations tmm_space_fops = {
 
 /**
  * tmm_space_install() - give a new space a descriptor
- * @opener: the open of /dev/torusmm the space counts against
  * @space: a space nobody else knows yet, or an error pointer
  *
  * The descriptor is installed last, when nothing can fail any more; it is
- * returned as the ioctl's value.  On failure @space is destroyed.
+ * returned as the ioctl's value.  Its inode is its own, so that its
+ * address_space reaches exactly this space's client mappings (see
+ * shadow.c).  On failure @space is destroyed.
  *
- * Context: process context; sleeps.  @opener->nr_spaces already counts
- * @space and is given back on failure.
+ * Context: process context; sleeps.
  * Return: the new descriptor, or a negative errno.
  */
-static int tmm_space_install(struct tmm_opener *opener,
-			     struct tmm_space *space)
+static int tmm_space_install(struct tmm_space *space)
 {
 	struct tmm_space_file *sf;
 	int fd;
 
-	if (IS_ERR(space)) {
-		fd = PTR_ERR(space);
-		goto uncount;
-	}
+	if (IS_ERR(space))
+		return PTR_ERR(space);
 	fd = -ENOMEM;
 	sf = kzalloc(sizeof(*sf), GFP_KERNEL_ACCOUNT);
 	if (!sf)
 		goto destroy_space;
 	sf->space = space;
-	sf->opener = opener;
-	refcount_inc(&opener->refs);
+	mutex_init(&sf->shadow_lock);
 
-	fd = anon_inode_getfd("[torusmm-space]", &tmm_space_fops, sf,
-			      O_RDWR | O_CLOEXEC);
+	fd = anon_inode_getfd_secure("[torusmm-space]", &tmm_space_fops, sf,
+				     O_RDWR | O_CLOEXEC, NULL);
 	if (fd < 0)
-		goto put_opener;
+		goto free_file;
 	return fd;
 
-put_opener:
-	tmm_opener_put(opener);
+free_file:
+	mutex_destroy(&sf->shadow_lock);
 	kfree(sf);
 destroy_space:
 	tmm_space_destroy(space);
-uncount:
-	atomic_dec(&opener->nr_spaces);
 	return fd;
-}
-
-/* Count one more space against @opener; false when its cap is reached. */
-static bool tmm_opener_count_space(struct tmm_opener *opener)
-{
-	if (atomic_inc_return(&opener->nr_spaces) > READ_ONCE(max_spaces)) {
-		atomic_dec(&opener->nr_spaces);
-		return false;
-	}
-	return true;
 }
 
 /* The torus with the most free frames. */
@@ -218,7 +223,7 @@ static int tmm_copy_in_out(void *req, void __user *argp, size_t size)
 	return 0;
 }
 
-static int tmm_ioctl_create_space(struct tmm_opener *opener, void __user *argp)
+static int tmm_ioctl_create_space(void __user *argp)
 {
 	struct torusmm_create_space req;
 	unsigned int index;
@@ -234,10 +239,8 @@ static int tmm_ioctl_create_space(struct tmm_opener *opener, void __user *argp)
 			return -EINVAL;
 		index = array_index_nospec(req.torus, nr_tori);
 	}
-	if (!tmm_opener_count_space(opener))
-		return -EMFILE;
-	return tmm_space_install(opener, tmm_space_create(tmm_tori[index],
-			req.max_frames ?: READ_ONCE(max_frames)));
+	return tmm_space_install(tmm_space_create(tmm_tori[index], &tmm_limits,
+						  req.max_frames));
 }
 
 static int tmm_ioctl_torus_info(void __user *argp)
@@ -275,6 +278,7 @@ static long tmm_check_extension(unsigned long cap)
 	case TORUSMM_CAP_MAP_POPULATE:
 	case TORUSMM_CAP_MAP_FIXED_NOREPLACE:
 	case TORUSMM_CAP_TRANSLATE_PEEK:
+	case TORUSMM_CAP_SHADOW:
 		return 1;
 	case TORUSMM_CAP_DUMP_MAX:
 		return TORUSMM_DUMP_MAX;
@@ -286,7 +290,6 @@ static long tmm_check_extension(unsigned long cap)
 static long tmm_dev_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
-	struct tmm_opener *opener = file->private_data;
 	void __user *argp = (void __user *)arg;
 
 	switch (cmd) {
@@ -297,39 +300,15 @@ static long tmm_dev_ioctl(struct file *file, unsigned int cmd,
 	case TORUSMM_GET_TORUS_INFO:
 		return tmm_ioctl_torus_info(argp);
 	case TORUSMM_CREATE_SPACE:
-		return tmm_ioctl_create_space(opener, argp);
+		return tmm_ioctl_create_space(argp);
 	default:
 		return -ENOTTY;
 	}
 }
 
-static int tmm_dev_open(struct inode *inode, struct file *file)
-{
-	struct tmm_opener *opener;
-	int err;
-
-	err = generic_file_open(inode, file);
-	if (err)
-		return err;
-	opener = kzalloc(sizeof(*opener), GFP_KERNEL_ACCOUNT);
-	if (!opener)
-		return -ENOMEM;
-	refcount_set(&opener->refs, 1);
-	atomic_set(&opener->nr_spaces, 0);
-	file->private_data = opener;
-	return 0;
-}
-
-static int tmm_dev_release(struct inode *inode, struct file *file)
-{
-	tmm_opener_put(file->private_data);
-	return 0;
-}
-
 static const struct file_operations tmm_dev_fops = {
 	.owner = THIS_MODULE,
-	.open = tmm_dev_open,
-	.release = tmm_dev_release,
+	.open = generic_file_open,
 	.unlocked_ioctl = tmm_dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -402,8 +381,8 @@ static int tmm_ioctl_translate(struct tmm_space *space, void __user *argp)
 	const u32 known = TORUSMM_ACCESS_WRITE | TORUSMM_ACCESS_USER |
 			  TORUSMM_ACCESS_EXEC;
 	struct torusmm_translate req;
-	u32 access, fault = 0;
-	u64 tpa = 0;
+	struct tmm_translation tr;
+	u32 access;
 	int err;
 
 	if (tmm_copy_in_out(&req, argp, sizeof(req)))
@@ -418,13 +397,13 @@ static int tmm_ioctl_translate(struct tmm_space *space, void __user *argp)
 	access = req.access;
 	if (req.flags & TORUSMM_TRANSLATE_PEEK)
 		access |= TMM_ACCESS_PEEK;
-	err = tmm_space_translate(space, req.addr, access, &tpa, &fault);
+	err = tmm_space_access(space, req.addr, access, &tr, NULL, NULL);
 	if (err && err != -EFAULT)
 		return err;
 
-	req.tpa = err ? 0 : tpa;
-	req.fault = err ? fault : 0;
-	req.pte = tmm_space_lookup(space, req.addr);
+	req.tpa = err ? 0 : tr.tpa;
+	req.fault = err ? tr.fault : 0;
+	req.pte = tr.pte;	/* from the walk that decided, not a second one */
 	if (copy_to_user(argp, &req, sizeof(req)))
 		return -EFAULT;
 	/* A fault is a result, not an error; its code may be 0 (x86's). */
@@ -493,9 +472,7 @@ static int tmm_ioctl_clone(struct file *file, void __user *argp)
 		return -EFAULT;
 	if (req.flags || req.reserved)
 		return -EINVAL;
-	if (!tmm_opener_count_space(sf->opener))
-		return -EMFILE;
-	return tmm_space_install(sf->opener, tmm_space_clone(sf->space));
+	return tmm_space_install(tmm_space_clone(sf->space));
 }
 
 static int tmm_ioctl_stats(struct tmm_space *space, void __user *argp)

@@ -81,6 +81,7 @@
 #define TORUSMM_CAP_MAP_FIXED_NOREPLACE	3
 #define TORUSMM_CAP_TRANSLATE_PEEK	4
 #define TORUSMM_CAP_DUMP_MAX		5	/* returns TORUSMM_DUMP_MAX */
+#define TORUSMM_CAP_SHADOW		6	/* mmap() of a space descriptor */
 
 /* Upper bound on the entries one dump ioctl returns. */
 #define TORUSMM_DUMP_MAX		65536u
