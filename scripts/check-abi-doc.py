@@ -11,7 +11,7 @@ Fails, naming what is missing, when the document lacks:
   types, in the same order as the header, and for each field a line that
   starts with ``field`` (a row of a field table) after that block, before
   the next heading;
-- an errno that the module can return: every -E... in torusmm.c, vma.c,
+- an errno that the module can return: every -E... in torusmm.c, the core sources,
   pagetable.c and frame_alloc.c (files that do not exist yet are skipped).
 
 Python standard library only.  Exit status 0 when everything is
@@ -24,7 +24,8 @@ import re
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ('torusmm.c', 'vma.c', 'pagetable.c', 'frame_alloc.c')
+SOURCES = ('torusmm.c', 'space.c', 'mmu.c', 'shadow.c', 'user.c', 'pagetable.c',
+           'frame_alloc.c')
 IOCTL_FIELDS = (':Capability:', ':Type:', ':Parameters:', ':Returns:')
 HEADING_UNDERLINE = re.compile(r'^([=\-~^"\'`#*+])\1{2,}\s*$')
 
