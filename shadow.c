@@ -19,7 +19,9 @@
  * only once the software entry is dirty (a read maps the page read-only, so
  * the first write faults again and is seen, as pfn_mkwrite lets file
  * systems see it), executable only without NX, and never more than the
- * client's own mmap protection allows.
+ * client's own mmap protection allows: a client's mprotect()
+ * zaps its range first, so that the kernel's rewrite of present entries
+ * cannot grant what the software entry refuses.
  *
  * Coherence: the entry is inserted while the space's lock is held, by the
  * callback of tmm_space_access(), and every change to the software tables
@@ -145,9 +147,24 @@ static vm_fault_t tmm_shadow_pfn_mkwrite(struct vm_fault *vmf)
 	return err ? tmm_shadow_error(err) : fault.ret;
 }
 
+/*
+ * The client changes its mapping's protection: change_protection() would
+ * rewrite every present entry to the new protection, granting exec (or, on
+ * a hardware-dirty entry, write) that the software entry may refuse.  Zap
+ * the range first, with the client's mmap_lock held for write so that no
+ * fault refills it, and let the next access derive entries anew.
+ */
+static int tmm_shadow_mprotect(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end, unsigned long newflags)
+{
+	zap_vma_ptes(vma, start, end - start);
+	return 0;
+}
+
 static const struct vm_operations_struct tmm_shadow_vm_ops = {
 	.fault = tmm_shadow_fault,
 	.pfn_mkwrite = tmm_shadow_pfn_mkwrite,
+	.mprotect = tmm_shadow_mprotect,
 };
 
 /* Zap [start, end) of the space from every client mapping. */
