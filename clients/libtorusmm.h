@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/torusmm.h>
@@ -258,6 +259,29 @@ static inline int torusmm_allocate(int fd, __u64 size, __u64 *addr)
 static inline int torusmm_free(int fd, __u64 addr, __u64 size)
 {
 	return torusmm_munmap(fd, addr, size);
+}
+
+/*
+ * The shadow mapping (TORUSMM_CAP_SHADOW): map the space's virtual addresses
+ * [@off, @off + @length) into the caller, MAP_SHARED with @prot (PROT_*), so
+ * that the byte at *@addr + i is the byte at space address @off + i.  @off
+ * must be page aligned and @off + @length at most 4 GiB.  A 32-bit caller
+ * needs a 64-bit off_t (_FILE_OFFSET_BITS=64) for an offset of 2 GiB or
+ * more; without it such an offset is -EOVERFLOW.  munmap(2) undoes it.
+ * Return: 0 (*@addr set) or -errno.
+ */
+static inline int torusmm_shadow_map(int fd, __u64 off, size_t length,
+				     int prot, void **addr)
+{
+	void *p;
+
+	if ((__u64)(off_t)off != off)
+		return -EOVERFLOW;
+	p = mmap(NULL, length, prot, MAP_SHARED, fd, (off_t)off);
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	return 0;
 }
 
 /* The name of an errno value the ABI uses ("EINVAL"), or NULL. */

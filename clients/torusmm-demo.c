@@ -7,10 +7,14 @@
  * Creates two address spaces and shows, one step at a time: allocate, mmap,
  * write and read back, mprotect to read-only and the write fault it causes,
  * brk growing and shrinking, a clone whose writes the parent does not see,
- * two spaces that hold different data at the same virtual address, and the
- * torus and space statistics.  Each step checks what it shows; the exit
- * status is 1 when any step did not behave as promised.
+ * two spaces that hold different data at the same virtual address, the
+ * shadow mapping (a plain pointer into a space, and the SIGSEGV a store
+ * raises once the space's mprotect forbids it), and the torus and space
+ * statistics.  Each step checks what it shows; the exit status is 1 when
+ * any step did not behave as promised.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #define PAGE		TORUSMM_PAGE_SIZE
 #define PROT_RW		(TORUSMM_PROT_READ | TORUSMM_PROT_WRITE)
 #define DEMO_ADDR	0x10000000ull
+#define SHADOW_ADDR	0x20000000ull
 
 struct demo {
 	int dev;
@@ -348,6 +353,106 @@ static bool demo_isolation(struct demo *d)
 		      tpa_a != tpa_b, "A and B share data");
 }
 
+/* What the client stores through a plain pointer into the shadow. */
+struct demo_record {
+	__u32 magic;
+	__u32 count;
+	char name[24];
+};
+
+static sigjmp_buf segv_env;
+static void *segv_addr;
+
+static void on_segv(int sig, siginfo_t *info, void *context)
+{
+	(void)sig;
+	(void)context;
+	__atomic_store_n(&segv_addr, info->si_addr, __ATOMIC_RELAXED);
+	siglongjmp(segv_env, 1);
+}
+
+/* Store @count into @rec; true when the store raised SIGSEGV instead. */
+static bool store_faults(struct demo_record *rec, __u32 count)
+{
+	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+	struct sigaction old;
+	bool faulted = true;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old);
+	if (!sigsetjmp(segv_env, 1)) {
+		__atomic_store_n(&rec->count, count, __ATOMIC_RELAXED);
+		faulted = false;
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	return faulted;
+}
+
+static bool demo_shadow(struct demo *d)
+{
+	const struct demo_record want = { 0x746f7275, 3, "stored by a pointer" };
+	struct demo_record *rec, seen;
+	__u64 addr = SHADOW_ADDR;
+	char pte_buf[32];
+	struct torusmm_rw rw;
+	void *p = NULL;
+	__u32 pte;
+	int ret;
+
+	step(d, "Shadow mapping: mmap A into this process, use a plain pointer");
+	if (torusmm_check_extension(d->dev, TORUSMM_CAP_SHADOW) != 1) {
+		say("skipped: this torusmm has no shadow mapping (TORUSMM_CAP_SHADOW is 0)");
+		return true;
+	}
+	ret = torusmm_mmap(d->a, &addr, PAGE, PROT_RW, TORUSMM_MAP_FIXED);
+	if (!expect_ok(d, ret, "TORUSMM_MMAP"))
+		return false;
+	ret = torusmm_shadow_map(d->a, addr, PAGE, PROT_READ | PROT_WRITE, &p);
+	if (!expect_ok(d, ret, "mmap of A's descriptor"))
+		return false;
+	rec = p;
+	say("mmap(NULL, 4 KiB, rw, MAP_SHARED, A, %#llx) = %p:",
+	    (unsigned long long)addr, p);
+	say("  the byte at A's %#llx + i is the byte at our %p + i",
+	    (unsigned long long)addr, p);
+
+	rec->magic = want.magic;
+	rec->count = want.count;
+	strcpy(rec->name, want.name);
+	ret = torusmm_read(d->a, addr, &seen, sizeof(seen),
+			   TORUSMM_ACCESS_USER, &rw);
+	if (!expect_ok(d, ret, "TORUSMM_READ"))
+		return false;
+	say("stored a struct through the pointer, and TORUSMM_READ at %#llx shows it:",
+	    (unsigned long long)addr);
+	say("  magic %#x, count %u, name \"%s\"", seen.magic, seen.count,
+	    seen.name);
+	translate_tpa(d, d->a, addr, &pte);
+	say("the software PTE saw the hardware store: 0x%08x (%s)", pte,
+	    torusmm_pte_str(pte, pte_buf, sizeof(pte_buf)));
+	if (!expect(d, !memcmp(&seen, &want, sizeof(want)),
+		    "TORUSMM_READ does not show what the pointer stored") ||
+	    !expect(d, pte & TORUSMM_PTE_DIRTY, "the page is not dirty"))
+		return false;
+
+	ret = torusmm_mprotect(d->a, addr, PAGE, TORUSMM_PROT_READ);
+	if (!expect_ok(d, ret, "TORUSMM_MPROTECT"))
+		return false;
+	if (!expect(d, store_faults(rec, 4),
+		    "the store went through a read-only page"))
+		return false;
+	say("TORUSMM_MPROTECT(%#llx, 4 KiB, read-only), then rec->count = 4:",
+	    (unsigned long long)addr);
+	say("  SIGSEGV at %p (&rec->count is %p), caught", segv_addr,
+	    (void *)&rec->count);
+	say("loads still work: count %u, name \"%s\"", rec->count, rec->name);
+	ret = munmap(p, PAGE);
+	say("munmap() of the mapping; the space stays, and so does the region");
+	return expect(d, segv_addr == &rec->count,
+		      "si_addr %p is not &rec->count", segv_addr) &&
+	       expect(d, !ret, "munmap failed");
+}
+
 static void print_space(const char *name, int fd)
 {
 	struct torusmm_space_stats s;
@@ -417,6 +522,7 @@ int main(void)
 	ok = ok && demo_brk(&d);
 	ok = ok && demo_clone(&d);
 	ok = ok && demo_isolation(&d);
+	ok = ok && demo_shadow(&d);
 	ok = ok && demo_statistics(&d);
 	ok = ok && demo_close(&d);
 
