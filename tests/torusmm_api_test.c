@@ -9,6 +9,13 @@
  * works, closed on exec it is gone).  The regions and PTE dumps are the
  * oracle.  Each test runs on a space of its own (the "space" fixture).
  *
+ * The "ceiling" fixture proves the limits a caller cannot raise, module
+ * parameters that its tests lower for a while and its teardown restores:
+ * max_frames caps every quota, user_max_frames the frames of all the spaces
+ * a user created (through any open of the device, another user counting on
+ * its own), max_regions the regions of a space.  Reaching a ceiling is
+ * allowed; one step past it fails and changes nothing.
+ *
  * Copyright (C) 2026 The torusmm authors
  */
 #include <errno.h>
@@ -37,8 +44,6 @@
 
 /* Where tests put their own mappings: far from the heap and the stack. */
 #define ADDR		0x10000000u
-/* Non-fixed mappings are placed top-down below the stack's reach. */
-#define MMAP_BASE	(TORUSMM_STACK_TOP - TORUSMM_STACK_LIMIT)
 #define MAX_ENTRIES	4096
 
 /* Set in the environment of an exec'd copy of this test; see exec_probe(). */
@@ -253,8 +258,9 @@ TEST_F_TIMEOUT(space, extensions_report_features_and_zero_when_unknown, 30)
 					     TORUSMM_CAP_TRANSLATE_PEEK));
 	EXPECT_EQ(TORUSMM_DUMP_MAX,
 		  torusmm_check_extension(self->dev, TORUSMM_CAP_DUMP_MAX));
+	EXPECT_EQ(1, torusmm_check_extension(self->dev, TORUSMM_CAP_SHADOW));
 	EXPECT_EQ(0, torusmm_check_extension(self->dev, 0));
-	EXPECT_EQ(0, torusmm_check_extension(self->dev, 6));
+	EXPECT_EQ(0, torusmm_check_extension(self->dev, TORUSMM_CAP_SHADOW + 1));
 	EXPECT_EQ(0, torusmm_check_extension(self->dev, 0x7fffffff));
 }
 
@@ -462,6 +468,104 @@ TEST_F_TIMEOUT(space, mmap_places_top_down_below_the_stack_reach, 30)
 	EXPECT_EQ(MMAP_BASE - PAGE, c);
 	c = map(_metadata, self->fd, 0, 2 * PAGE, RW, 0);
 	EXPECT_EQ(b - 2 * PAGE, c) TH_LOG("a one-page hole fits no two pages");
+}
+
+/*
+ * Placement at the edges of the window of non-fixed mappings, [USER_MIN,
+ * MMAP_BASE), and of the user range, [USER_MIN, TORUSMM_STACK_TOP), on a new
+ * space (the stack's page only) and an empty one (that page unmapped too).
+ * A hint is used when its range is free and inside the user range, also
+ * above the window; otherwise the highest gap of the window is.  @lands is
+ * 0 for ENOMEM.
+ */
+static const struct placement_row {
+	const char *what;
+	bool empty;
+	__u64 hint;
+	__u64 length;
+	__u64 lands;
+} placement_rows[] = {
+	{ "the window", false, 0, MMAP_WINDOW, TORUSMM_USER_MIN },
+	{ "the window, empty", true, 0, MMAP_WINDOW, TORUSMM_USER_MIN },
+	{ "the window less a byte", false, 0, MMAP_WINDOW - 1,
+	  TORUSMM_USER_MIN },
+	{ "the window and a page", false, 0, MMAP_WINDOW + PAGE, 0 },
+	{ "the window and a page, empty", true, 0, MMAP_WINDOW + PAGE, 0 },
+	{ "the window and a byte", false, 0, MMAP_WINDOW + 1, 0 },
+	{ "the user range, empty", true, 0, USER_RANGE, 0 },
+	{ "a page, empty", true, 0, PAGE, MMAP_BASE - PAGE },
+	{ "the window, hint USER_MIN", false, TORUSMM_USER_MIN, MMAP_WINDOW,
+	  TORUSMM_USER_MIN },
+	{ "the window, hint a page up", false, TORUSMM_USER_MIN + PAGE,
+	  MMAP_WINDOW, TORUSMM_USER_MIN + PAGE },
+	{ "the user range, hint USER_MIN, empty", true, TORUSMM_USER_MIN,
+	  USER_RANGE, TORUSMM_USER_MIN },
+	{ "the user range, hint in page 0, empty", true, 1, USER_RANGE,
+	  TORUSMM_USER_MIN },
+	{ "the user range, hint USER_MIN", false, TORUSMM_USER_MIN, USER_RANGE,
+	  0 },
+	{ "the window and a page, hint ending at the guard, empty", true,
+	  TORUSMM_STACK_TOP - MMAP_WINDOW - PAGE, MMAP_WINDOW + PAGE,
+	  TORUSMM_STACK_TOP - MMAP_WINDOW - PAGE },
+	{ "the window and a page, hint ending a page past the guard, empty",
+	  true, TORUSMM_STACK_TOP - MMAP_WINDOW, MMAP_WINDOW + PAGE, 0 },
+	{ "the window and a page, hint ending at the stack", false,
+	  STACK_PAGE - MMAP_WINDOW - PAGE, MMAP_WINDOW + PAGE,
+	  STACK_PAGE - MMAP_WINDOW - PAGE },
+	{ "the window and a page, hint ending on the stack", false,
+	  TORUSMM_STACK_TOP - MMAP_WINDOW - PAGE, MMAP_WINDOW + PAGE, 0 },
+	{ "a page, hint USER_MIN", false, TORUSMM_USER_MIN, PAGE,
+	  TORUSMM_USER_MIN },
+	{ "a page, hint in page 0", false, 0x800, PAGE, TORUSMM_USER_MIN },
+	{ "a page, hint just below the stack", false, STACK_PAGE - PAGE, PAGE,
+	  STACK_PAGE - PAGE },
+	{ "a page, hint on the stack", false, STACK_PAGE, PAGE,
+	  MMAP_BASE - PAGE },
+	{ "a page, hint the last user page, empty", true, STACK_PAGE, PAGE,
+	  STACK_PAGE },
+	{ "a page, hint the guard, empty", true, TORUSMM_STACK_TOP, PAGE,
+	  MMAP_BASE - PAGE },
+	{ "two pages, hint ending at the window's top", false,
+	  MMAP_BASE - 2 * PAGE, 2 * PAGE, MMAP_BASE - 2 * PAGE },
+};
+
+TEST_F_TIMEOUT(space, mmap_places_within_the_window_and_the_user_range, 60)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(placement_rows); i++) {
+		const struct placement_row *row = &placement_rows[i];
+		__u32 nr_before = row->empty ? 0 : 1, count;
+		__u64 addr = row->hint;
+		int fd, ret;
+
+		fd = torusmm_create_space(self->dev, self->torus, 0);
+		ASSERT_LE(0, fd);
+		if (row->empty)
+			ASSERT_EQ(0, torusmm_munmap(fd, STACK_PAGE, PAGE));
+		/* Read-only: nothing merges with the read-write stack. */
+		ret = torusmm_mmap(fd, &addr, row->length, R, 0);
+		count = regions_of(_metadata, fd, self->regions);
+		if (!row->lands) {
+			EXPECT_EQ(-ENOMEM, ret) TH_LOG("%s: mapped at %#llx",
+						       row->what,
+						       (unsigned long long)addr);
+			EXPECT_EQ(nr_before, count) TH_LOG("%s", row->what);
+		} else {
+			EXPECT_EQ(0, ret) TH_LOG("%s: %s", row->what,
+						 strerror(-ret));
+			EXPECT_EQ(row->lands, addr) TH_LOG("%s", row->what);
+			EXPECT_EQ(nr_before + 1, count) TH_LOG("%s", row->what);
+			expect_region(_metadata, fd, self->regions, row->lands,
+				      row->lands + ((row->length + PAGE - 1) &
+						    ~(__u64)(PAGE - 1)), R);
+		}
+		if (!row->empty)
+			expect_region(_metadata, fd, self->regions, STACK_PAGE,
+				      TORUSMM_STACK_TOP, RW);
+		EXPECT_EQ(0, ptes_of(_metadata, fd, self->ptes));
+		close(fd);
+	}
 }
 
 TEST_F_TIMEOUT(space, mmap_uses_a_free_hint_and_ignores_a_busy_one, 30)
@@ -964,16 +1068,26 @@ TEST_F_TIMEOUT(space, translate_grows_the_stack_down_on_demand, 30)
 	EXPECT_EQ(floor, stats_of(_metadata, self->fd).stack_start);
 }
 
+/* The stack keeps Linux's stack_guard_gap (256 pages) above any mapping. */
+#define GUARD_GAP	(256 * PAGE)
+
 TEST_F_TIMEOUT(space, translate_does_not_grow_the_stack_into_a_mapping, 30)
 {
-	map(_metadata, self->fd, STACK_PAGE - 4 * PAGE, PAGE, RW, FIXED);
-	EXPECT_EQ(F_W | F_U, fault_of(_metadata, self->fd,
-				      STACK_PAGE - 5 * PAGE, WRITE | USER,
-				      NULL));
+	const __u32 block = STACK_PAGE - GUARD_GAP - 4 * PAGE;
+
+	map(_metadata, self->fd, block, PAGE, RW, FIXED);
+	EXPECT_EQ(F_W | F_U, fault_of(_metadata, self->fd, block - PAGE,
+				      WRITE | USER, NULL));
 	EXPECT_EQ(STACK_PAGE, stats_of(_metadata, self->fd).stack_start);
-	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd, STACK_PAGE - PAGE,
-				     WRITE | USER, NULL))
-		TH_LOG("growing up to the mapping is fine");
+	EXPECT_EQ(F_W | F_U, fault_of(_metadata, self->fd,
+				      block + GUARD_GAP, WRITE | USER, NULL))
+		TH_LOG("within the guard gap of the mapping, it does not grow");
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd,
+				     block + PAGE + GUARD_GAP, WRITE | USER,
+				     NULL))
+		TH_LOG("growing to a guard gap above the mapping is fine");
+	EXPECT_EQ(block + PAGE + GUARD_GAP,
+		  stats_of(_metadata, self->fd).stack_start);
 }
 
 TEST_F_TIMEOUT(space, write_then_read_round_trips_across_pages, 30)
@@ -1215,7 +1329,9 @@ TEST_F_TIMEOUT(space, clone_copies_regions_ptes_break_stack_and_data, 60)
 	ASSERT_EQ(n, ptes_of(_metadata, clone, cptes));
 	for (i = 0; i < n; i++) {
 		EXPECT_EQ(self->ptes[i].addr, cptes[i].addr);
-		EXPECT_EQ(self->ptes[i].pte & P_FLAGS, cptes[i].pte & P_FLAGS)
+		/* Old, as after fork(): accessed starts clear. */
+		EXPECT_EQ(self->ptes[i].pte & P_FLAGS & ~TORUSMM_PTE_ACCESSED,
+			  cptes[i].pte & P_FLAGS)
 			TH_LOG("flags, accessed and dirty included, at %#x",
 			       cptes[i].addr);
 		EXPECT_NE(self->ptes[i].pte & TORUSMM_PTE_FRAME_MASK,
@@ -1631,6 +1747,471 @@ TEST_F_TIMEOUT(space, dump_into_a_short_buffer_is_e2big_and_writes_nothing, 30)
 	count = 0;
 	EXPECT_EQ(-E2BIG, torusmm_dump_regions(self->fd, NULL, &count));
 	EXPECT_EQ(3, count);
+}
+
+/* The ceilings a caller cannot raise: module parameters. */
+
+FIXTURE(ceiling) {
+	int dev;
+	int fds[8];
+	int nr_fds;
+	struct torusmm_region regions[MAX_ENTRIES];
+	struct torusmm_pte ptes[MAX_ENTRIES];
+};
+
+FIXTURE_SETUP(ceiling)
+{
+	/* A test killed by its timeout ran no teardown: undo what it set. */
+	torusmm_tunables_restore();
+	self->dev = torusmm_open();
+	/* No SKIP: this harness would still run the test body after it. */
+	ASSERT_LE(0, self->dev) TH_LOG("open " TORUSMM_DEVICE ": %s",
+				       strerror(-self->dev));
+}
+
+FIXTURE_TEARDOWN(ceiling)
+{
+	torusmm_tunables_restore();
+	while (self->nr_fds)
+		close(self->fds[--self->nr_fds]);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+/* Set a parameter for the rest of the test; the teardown restores it. */
+static void set_param(struct __test_metadata *_metadata, const char *name,
+		      long long value)
+{
+	int ret = torusmm_param_set(name, value);
+
+	ASSERT_EQ(0, ret) TH_LOG("%s=%lld: %s", name, value, strerror(-ret));
+}
+
+/* Create a space that the teardown closes; return its fd. */
+static int ceiling_space(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(ceiling) *self, int dev, __u32 quota)
+{
+	int fd = torusmm_create_space(dev, 0, quota);
+
+	ASSERT_LE(0, fd) TH_LOG("create: %s", strerror(-fd));
+	ASSERT_GT(ARRAY_SIZE(self->fds), self->nr_fds);
+	self->fds[self->nr_fds++] = fd;
+	return fd;
+}
+
+/* Expect a create or clone to fail with @err; close what it made if not. */
+static void expect_no_space(struct __test_metadata *_metadata, int ret,
+			    int err)
+{
+	EXPECT_EQ(err, ret);
+	if (ret >= 0)
+		close(ret);
+}
+
+static __u32 frames_of(struct __test_metadata *_metadata, int fd)
+{
+	struct torusmm_space_stats s = stats_of(_metadata, fd);
+
+	return s.nr_data_frames + s.nr_table_frames;
+}
+
+/* Frames in use on every torus: the user's, as nothing else runs here. */
+static __u32 frames_in_use(struct __test_metadata *_metadata, int dev)
+{
+	int nr = torusmm_check_extension(dev, TORUSMM_CAP_NR_TORI), i;
+	__u32 used = 0;
+
+	for (i = 0; i < nr; i++)
+		used += torus_of(_metadata, dev, i).nr_used;
+	return used;
+}
+
+/* The result of a write access at @addr: 0, 1 (a fault) or -errno. */
+static int touch(int fd, __u64 addr)
+{
+	struct torusmm_translate tr;
+
+	return torusmm_translate(fd, addr, WRITE | USER, 0, &tr);
+}
+
+TEST_F_TIMEOUT(ceiling, parameters_have_their_documented_defaults, 30)
+{
+	/* As the test program found them: loaded without parameters. */
+	EXPECT_EQ(0, torusmm_saved.value[0]) TH_LOG("max_frames");
+	EXPECT_EQ(0, torusmm_saved.value[1]) TH_LOG("user_max_frames");
+	EXPECT_EQ(64, torusmm_saved.value[2]) TH_LOG("max_spaces");
+	EXPECT_EQ(65530, torusmm_saved.value[3]) TH_LOG("max_regions");
+}
+
+TEST_F_TIMEOUT(ceiling, max_frames_caps_every_quota, 30)
+{
+	int fd, clone;
+
+	set_param(_metadata, "max_frames", 100);
+	fd = ceiling_space(_metadata, self, self->dev, 0);
+	EXPECT_EQ(100, stats_of(_metadata, fd).max_frames)
+		TH_LOG("quota 0 takes the ceiling");
+	fd = ceiling_space(_metadata, self, self->dev, 100);
+	EXPECT_EQ(100, stats_of(_metadata, fd).max_frames);
+	fd = ceiling_space(_metadata, self, self->dev, 40);
+	EXPECT_EQ(40, stats_of(_metadata, fd).max_frames);
+	expect_no_space(_metadata, torusmm_create_space(self->dev, 0, 101),
+			-EINVAL);
+	expect_no_space(_metadata, torusmm_create_space(self->dev, 0,
+							TORUSMM_NO_QUOTA),
+			-EINVAL);
+
+	/* A quota from the ceiling is enforced like any other. */
+	set_param(_metadata, "max_frames", 4);
+	fd = ceiling_space(_metadata, self, self->dev, 0);
+	EXPECT_EQ(4, stats_of(_metadata, fd).max_frames);
+	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED);
+	EXPECT_EQ(0, touch(fd, ADDR));
+	EXPECT_EQ(0, touch(fd, ADDR + PAGE));
+	EXPECT_EQ(-ENOMEM, touch(fd, ADDR + 2 * PAGE));
+	/* A clone keeps its source's quota, and just fits in it. */
+	clone = torusmm_clone(fd);
+	ASSERT_LE(0, clone) TH_LOG("clone: %s", strerror(-clone));
+	self->fds[self->nr_fds++] = clone;
+	EXPECT_EQ(4, stats_of(_metadata, clone).max_frames);
+	EXPECT_EQ(-ENOMEM, touch(clone, ADDR + 2 * PAGE));
+
+	set_param(_metadata, "max_frames", 0);
+	fd = ceiling_space(_metadata, self, self->dev, TORUSMM_NO_QUOTA);
+	EXPECT_EQ(TORUSMM_NO_QUOTA, stats_of(_metadata, fd).max_frames)
+		TH_LOG("0: no ceiling");
+	fd = ceiling_space(_metadata, self, self->dev, 0);
+	EXPECT_EQ(0, stats_of(_metadata, fd).max_frames);
+}
+
+TEST_F_TIMEOUT(ceiling, user_max_frames_counts_the_spaces_of_every_open, 30)
+{
+	int other = torusmm_open(), a, b;
+	__u32 base;
+
+	ASSERT_LE(0, other);
+	a = ceiling_space(_metadata, self, self->dev, TORUSMM_NO_QUOTA);
+	b = ceiling_space(_metadata, self, other, TORUSMM_NO_QUOTA);
+	close(other);
+	base = frames_of(_metadata, a) + frames_of(_metadata, b);
+	ASSERT_EQ(base, frames_in_use(_metadata, self->dev))
+		TH_LOG("another space holds frames: the sums below are off");
+	map(_metadata, a, ADDR, 4 * PAGE, RW, FIXED);
+	map(_metadata, b, ADDR, 4 * PAGE, RW, FIXED);
+	set_param(_metadata, "user_max_frames", base + 3);
+
+	EXPECT_EQ(0, touch(a, ADDR)) TH_LOG("a table and a page: base + 2");
+	EXPECT_EQ(-ENOMEM, touch(b, ADDR))
+		TH_LOG("b needs two more frames, the user has one");
+	EXPECT_EQ(0, touch(a, ADDR + PAGE)) TH_LOG("up to the ceiling");
+	EXPECT_EQ(-ENOMEM, touch(a, ADDR + 2 * PAGE)) TH_LOG("one past it");
+	EXPECT_EQ(2, stats_of(_metadata, a).nr_data_frames);
+	EXPECT_EQ(0, stats_of(_metadata, b).nr_data_frames);
+	EXPECT_EQ(1, stats_of(_metadata, b).nr_table_frames);
+	EXPECT_EQ(base + 3, frames_in_use(_metadata, self->dev));
+
+	/* Frames freed in one space make room in the other. */
+	ASSERT_EQ(0, torusmm_munmap(a, ADDR, 4 * PAGE));
+	EXPECT_EQ(base, frames_in_use(_metadata, self->dev));
+	EXPECT_EQ(0, touch(b, ADDR));
+	EXPECT_EQ(0, touch(b, ADDR + PAGE));
+	EXPECT_EQ(-ENOMEM, touch(b, ADDR + 2 * PAGE));
+
+	/* Lowered below what the user holds, it takes nothing away. */
+	set_param(_metadata, "user_max_frames", base);
+	EXPECT_EQ(base + 3, frames_in_use(_metadata, self->dev));
+	EXPECT_EQ(0, touch(b, ADDR)) TH_LOG("present: no new charge");
+	EXPECT_EQ(-ENOMEM, touch(b, ADDR + 3 * PAGE));
+	ASSERT_EQ(0, torusmm_munmap(b, ADDR, PAGE));
+	EXPECT_EQ(-ENOMEM, touch(b, ADDR + 2 * PAGE))
+		TH_LOG("still above the ceiling");
+	ASSERT_EQ(0, torusmm_munmap(b, ADDR, 4 * PAGE));
+	EXPECT_EQ(base, frames_in_use(_metadata, self->dev));
+}
+
+TEST_F_TIMEOUT(ceiling, user_max_frames_populate_is_all_or_nothing, 30)
+{
+	struct torusmm_torus_info before;
+	__u64 addr = ADDR;
+	int fd;
+
+	fd = ceiling_space(_metadata, self, self->dev, TORUSMM_NO_QUOTA);
+	set_param(_metadata, "user_max_frames",
+		  frames_in_use(_metadata, self->dev) + 5);
+	before = torus_of(_metadata, self->dev, 0);
+
+	EXPECT_EQ(-ENOMEM, torusmm_mmap(fd, &addr, 8 * PAGE, RW,
+					FIXED | POPULATE))
+		TH_LOG("eight pages and a table: four frames too many");
+	EXPECT_EQ(1, regions_of(_metadata, fd, self->regions));
+	EXPECT_EQ(0, ptes_of(_metadata, fd, self->ptes));
+	EXPECT_EQ(before.nr_free, torus_of(_metadata, self->dev, 0).nr_free);
+	EXPECT_EQ(1, stats_of(_metadata, fd).nr_table_frames);
+
+	addr = 0;
+	EXPECT_EQ(-ENOMEM, torusmm_mmap(fd, &addr, 8 * PAGE, RW, POPULATE));
+	EXPECT_EQ(before.nr_free, torus_of(_metadata, self->dev, 0).nr_free);
+
+	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED | POPULATE);
+	EXPECT_EQ(before.nr_free - 5,
+		  torus_of(_metadata, self->dev, 0).nr_free)
+		TH_LOG("four pages and a table: exactly the ceiling");
+	addr = ADDR + 4 * PAGE;
+	EXPECT_EQ(-ENOMEM, torusmm_mmap(fd, &addr, PAGE, RW,
+					FIXED | POPULATE));
+
+	/* Frames a MAP_FIXED populate gives back are not refused. */
+	fill(_metadata, fd, ADDR, 4 * PAGE, 0x77);
+	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED | POPULATE);
+	expect_bytes(_metadata, fd, ADDR, 4 * PAGE, 0);
+	addr = ADDR;
+	EXPECT_EQ(-ENOMEM, torusmm_mmap(fd, &addr, 5 * PAGE, RW,
+					FIXED | POPULATE));
+	expect_bytes(_metadata, fd, ADDR, PAGE, 0);
+	EXPECT_EQ(before.nr_free - 5,
+		  torus_of(_metadata, self->dev, 0).nr_free);
+}
+
+TEST_F_TIMEOUT(ceiling, user_max_frames_limits_clone_and_create, 30)
+{
+	struct torusmm_torus_info before;
+	int fd, clone;
+	__u32 used;
+
+	fd = ceiling_space(_metadata, self, self->dev, TORUSMM_NO_QUOTA);
+	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED | POPULATE);
+	used = frames_in_use(_metadata, self->dev);
+	ASSERT_EQ(6, frames_of(_metadata, fd));
+
+	/* A clone needs as many frames as its source: one short fails. */
+	set_param(_metadata, "user_max_frames", used + 5);
+	before = torus_of(_metadata, self->dev, 0);
+	expect_no_space(_metadata, torusmm_clone(fd), -ENOMEM);
+	EXPECT_EQ(before.nr_free, torus_of(_metadata, self->dev, 0).nr_free);
+	EXPECT_EQ(before.nr_spaces,
+		  torus_of(_metadata, self->dev, 0).nr_spaces);
+
+	/* A new space needs its directory. */
+	set_param(_metadata, "user_max_frames", used);
+	expect_no_space(_metadata, torusmm_create_space(self->dev, 0, 0),
+			-ENOMEM);
+	EXPECT_EQ(before.nr_free, torus_of(_metadata, self->dev, 0).nr_free);
+
+	set_param(_metadata, "user_max_frames", used + 6);
+	clone = torusmm_clone(fd);
+	ASSERT_LE(0, clone) TH_LOG("the clone fits exactly: %s",
+				   strerror(-clone));
+	self->fds[self->nr_fds++] = clone;
+	EXPECT_EQ(used + 6, frames_in_use(_metadata, self->dev));
+	expect_no_space(_metadata, torusmm_create_space(self->dev, 0, 0),
+			-ENOMEM);
+	/* At the ceiling; a frame given back makes room for one more. */
+	map(_metadata, clone, ADDR + 4 * PAGE, PAGE, RW, FIXED);
+	EXPECT_EQ(-ENOMEM, touch(clone, ADDR + 4 * PAGE));
+	EXPECT_EQ(0, touch(fd, ADDR)) TH_LOG("present already: no frame");
+	ASSERT_EQ(0, torusmm_munmap(clone, ADDR, PAGE));
+	EXPECT_EQ(0, touch(clone, ADDR + 4 * PAGE))
+		TH_LOG("the freed frame is not charged any more");
+	EXPECT_EQ(used + 6, frames_in_use(_metadata, self->dev));
+}
+
+/*
+ * Run @fn in a child as the user TORUSMM_NOBODY, on an open of the device
+ * it made as root just before (the test VM's root directory is not
+ * searchable by other users).  Spaces are charged to the user that creates
+ * them, not to the one that opened the device.  Return: the child's exit
+ * status, 0 when all went as it should.
+ */
+static int as_another_user(struct __test_metadata *_metadata,
+			   int (*fn)(int dev))
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int dev = torusmm_open();
+
+		if (dev < 0)
+			_exit(100);
+		if (setgid(TORUSMM_NOBODY) || setuid(TORUSMM_NOBODY))
+			_exit(101);
+		_exit(fn(dev));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* Root's space, full to root's ceiling, inherited by the other user. */
+static int roots_space = -1;
+
+/*
+ * As another user, under user_max_frames 6: root's space stays charged to
+ * root, whoever touches it; the user's own space gets 6 frames, no more.
+ */
+static int nobody_takes_its_own_frames(int dev)
+{
+	__u64 addr = ADDR;
+	int fd, i;
+
+	if (getuid() != TORUSMM_NOBODY)
+		return 1;
+	if (touch(roots_space, ADDR + 5 * PAGE) != -ENOMEM)
+		return 7;
+	fd = torusmm_create_space(dev, 0, TORUSMM_NO_QUOTA);
+	if (fd < 0)
+		return 2;
+	if (torusmm_mmap(fd, &addr, 8 * PAGE, RW, FIXED))
+		return 3;
+	/* The directory, a table and four pages. */
+	for (i = 0; i < 4; i++)
+		if (touch(fd, ADDR + i * PAGE))
+			return 4;
+	if (touch(fd, ADDR + 4 * PAGE) != -ENOMEM)
+		return 5;
+	addr = ADDR + 8 * PAGE;
+	if (torusmm_mmap(fd, &addr, PAGE, RW, FIXED | POPULATE) != -ENOMEM)
+		return 6;
+	return 0;
+}
+
+TEST_F_TIMEOUT(ceiling, user_max_frames_counts_each_user_on_its_own, 30)
+{
+	int fd, status;
+
+	if (getuid())
+		SKIP(return, "setuid() needs root");
+	fd = ceiling_space(_metadata, self, self->dev, TORUSMM_NO_QUOTA);
+	map(_metadata, fd, ADDR, 8 * PAGE, RW, FIXED);
+	EXPECT_EQ(0, touch(fd, ADDR));
+	ASSERT_EQ(3, frames_in_use(_metadata, self->dev));
+	set_param(_metadata, "user_max_frames", 6);
+	EXPECT_EQ(0, touch(fd, ADDR + PAGE));
+	EXPECT_EQ(0, touch(fd, ADDR + 2 * PAGE));
+	EXPECT_EQ(0, touch(fd, ADDR + 3 * PAGE));
+	EXPECT_EQ(-ENOMEM, touch(fd, ADDR + 4 * PAGE)) TH_LOG("root is full");
+
+	roots_space = fd;
+	status = as_another_user(_metadata, nobody_takes_its_own_frames);
+	/*
+	 * 1: still root; 2-3: no space or mapping; 4: refused; 5-6: too
+	 * many; 7: root's space charged to the user touching it
+	 */
+	EXPECT_EQ(0, status) TH_LOG("exit code %d", status);
+
+	EXPECT_EQ(6, frames_in_use(_metadata, self->dev));
+	EXPECT_EQ(-ENOMEM, touch(fd, ADDR + 4 * PAGE));
+	ASSERT_EQ(0, torusmm_munmap(fd, ADDR, PAGE));
+	EXPECT_EQ(0, touch(fd, ADDR + 4 * PAGE));
+}
+
+/* As another user, under max_spaces 2: its own two spaces, no third. */
+static int nobody_creates_its_own_spaces(int dev)
+{
+	int a, b;
+
+	if (getuid() != TORUSMM_NOBODY)
+		return 1;
+	a = torusmm_create_space(dev, 0, 0);
+	b = torusmm_create_space(dev, 0, 0);
+	if (a < 0 || b < 0)
+		return 2;
+	if (torusmm_create_space(dev, 0, 0) != -EMFILE)
+		return 3;
+	if (torusmm_clone(a) != -EMFILE)
+		return 4;
+	return 0;
+}
+
+TEST_F_TIMEOUT(ceiling, max_spaces_counts_each_user_on_its_own, 30)
+{
+	int other, status;
+
+	if (getuid())
+		SKIP(return, "setuid() needs root");
+	set_param(_metadata, "max_spaces", 2);
+	other = torusmm_open();
+	ASSERT_LE(0, other);
+	ceiling_space(_metadata, self, self->dev, 0);
+	ceiling_space(_metadata, self, other, 0);
+	expect_no_space(_metadata, torusmm_create_space(other, 0, 0),
+			-EMFILE);
+	close(other);
+
+	status = as_another_user(_metadata, nobody_creates_its_own_spaces);
+	/* 1: still root; 2: no space of its own; 3-4: a third space */
+	EXPECT_EQ(0, status) TH_LOG("exit code %d", status);
+	expect_no_space(_metadata, torusmm_create_space(self->dev, 0, 0),
+			-EMFILE);
+}
+
+TEST_F_TIMEOUT(ceiling, max_regions_is_reached_but_never_passed, 30)
+{
+	struct torusmm_region before[16];
+	__u32 count = 16, i;
+	__u64 addr, brk;
+	int fd, clone;
+
+	set_param(_metadata, "max_regions", 8);
+	fd = ceiling_space(_metadata, self, self->dev, 0);
+	/* The stack and seven regions of three pages, a page apart. */
+	for (i = 0; i < 7; i++)
+		map(_metadata, fd, ADDR + i * 4 * PAGE, 3 * PAGE, RW, FIXED);
+	EXPECT_EQ(8, stats_of(_metadata, fd).nr_regions);
+	ASSERT_EQ(0, torusmm_dump_regions(fd, before, &count));
+	fill(_metadata, fd, ADDR, 3 * PAGE, 0x5a);
+
+	addr = 0;
+	EXPECT_EQ(-ENOMEM, torusmm_mmap(fd, &addr, PAGE, RW, 0));
+	addr = ADDR + 3 * PAGE;
+	EXPECT_EQ(-ENOMEM, torusmm_mmap(fd, &addr, PAGE, R, FIXED))
+		TH_LOG("a gap filled with another protection");
+	addr = ADDR + PAGE;
+	EXPECT_EQ(-ENOMEM, torusmm_mmap(fd, &addr, PAGE, R, FIXED));
+	EXPECT_EQ(-ENOMEM, torusmm_munmap(fd, ADDR + PAGE, PAGE))
+		TH_LOG("munmap splitting a region at the ceiling");
+	EXPECT_EQ(-ENOMEM, torusmm_mprotect(fd, ADDR + PAGE, PAGE, R));
+	EXPECT_EQ(-ENOMEM, torusmm_mprotect(fd, ADDR + 2 * PAGE, PAGE, R));
+	ASSERT_EQ(0, torusmm_brk(fd, TORUSMM_HEAP_START + PAGE, &brk));
+	EXPECT_EQ(TORUSMM_HEAP_START, brk) TH_LOG("the heap would be one more");
+	count = 16;
+	ASSERT_EQ(0, torusmm_dump_regions(fd, self->regions, &count));
+	ASSERT_EQ(8, count);
+	EXPECT_EQ(0, memcmp(before, self->regions, sizeof(before[0]) * 8));
+	expect_bytes(_metadata, fd, ADDR, 3 * PAGE, 0x5a);
+
+	/* What keeps the count works at the ceiling. */
+	EXPECT_EQ(0, torusmm_mprotect(fd, ADDR, 3 * PAGE, R));
+	addr = ADDR + 3 * PAGE;
+	EXPECT_EQ(0, torusmm_mmap(fd, &addr, PAGE, RW, FIXED))
+		TH_LOG("a gap filled, merging with the region above");
+	EXPECT_EQ(0, torusmm_munmap(fd, ADDR + 2 * PAGE, PAGE))
+		TH_LOG("the end of a region");
+	EXPECT_EQ(0, touch(fd, STACK_PAGE - PAGE)) TH_LOG("the stack grows");
+	clone = torusmm_clone(fd);
+	EXPECT_LE(0, clone);
+	if (clone >= 0)
+		close(clone);
+	EXPECT_EQ(8, stats_of(_metadata, fd).nr_regions);
+
+	/* One region fewer makes room for one split. */
+	ASSERT_EQ(0, torusmm_munmap(fd, ADDR + 24 * PAGE, 3 * PAGE));
+	EXPECT_EQ(0, torusmm_munmap(fd, ADDR + 21 * PAGE, PAGE));
+	EXPECT_EQ(8, stats_of(_metadata, fd).nr_regions);
+	EXPECT_EQ(-ENOMEM, torusmm_munmap(fd, ADDR + 17 * PAGE, PAGE));
+
+	/* Lowered below the count, it takes nothing away and adds nothing. */
+	set_param(_metadata, "max_regions", 4);
+	EXPECT_EQ(8, stats_of(_metadata, fd).nr_regions);
+	EXPECT_EQ(0, torusmm_mprotect(fd, ADDR + 16 * PAGE, 3 * PAGE, R));
+	EXPECT_EQ(0, torusmm_munmap(fd, ADDR + 16 * PAGE, 3 * PAGE));
+	EXPECT_EQ(-ENOMEM, torusmm_munmap(fd, ADDR + 13 * PAGE, PAGE));
+	addr = 0;
+	EXPECT_EQ(-ENOMEM, torusmm_mmap(fd, &addr, PAGE, RW, 0));
+	EXPECT_EQ(7, stats_of(_metadata, fd).nr_regions);
+	expect_bytes(_metadata, fd, ADDR, 2 * PAGE, 0x5a);
 }
 
 TEST_HARNESS_MAIN

@@ -6,7 +6,11 @@
  * pointers (EFAULT), non-zero reserved fields and unknown flags (EINVAL),
  * unaligned addresses, lengths that wrap around 4 GiB, ranges in the kernel
  * half, ioctls on the wrong kind of fd and unknown ioctls (ENOTTY), the
- * per-open space cap (EMFILE), and quota and torus exhaustion (ENOMEM).
+ * per-user space cap (EMFILE), quota and torus exhaustion (ENOMEM), mmap
+ * lengths and hints at the edges of the window non-fixed mappings are placed
+ * in (ENOMEM), and the ceilings a caller cannot raise: the module parameters
+ * max_frames (EINVAL), user_max_frames and max_regions (ENOMEM), which a row
+ * lowers for its call and its teardown restores.
  * An argument in read-only memory fails with EFAULT before the call does
  * anything, also for calls that would change the space: every _IOWR ioctl
  * writes its argument back before it acts.  Calls that report failure in
@@ -14,8 +18,10 @@
  *
  * The fixture builds a populated, non-trivial space (regions of every
  * protection, present, PROT_NONE and not-yet-faulted pages, accessed and
- * dirty bits, a heap and a grown stack), prepares the row's situation (a
- * full quota, a full torus, the space cap reached), then snapshots the
+ * dirty bits, a heap and a grown stack), or leaves it new, or empties it,
+ * prepares the row's situation (a full quota, a full torus, the space cap
+ * reached, frames held by a space of another open), sets the row's module
+ * parameter (a ceiling right at what the user holds), then snapshots the
  * regions, the PTEs with their accessed and dirty bits, the space statistics
  * and the torus counters.  After the row's call, all of them must be
  * byte-for-byte the same.  The number of rows run is printed at the end.
@@ -70,14 +76,43 @@
  */
 #define IN_BAND(code)	(0x10000 | (code))
 
-enum target { ON_SPACE, ON_DEVICE };
+/* ON_ANOTHER_OPEN: a new open of /dev/torusmm, made for the call. */
+enum target { ON_SPACE, ON_DEVICE, ON_ANOTHER_OPEN };
 
 /* Where the ioctl's argument pointer, or the user buffer inside it, points. */
 enum user_ptr { PTR_VALID, PTR_NULL, PTR_UNMAPPED, PTR_HALF_UNMAPPED,
 		PTR_READ_ONLY };
 
-/* The situation the fixture sets up before the snapshot. */
-enum prepare { PREPARE_NOTHING, FILL_QUOTA, FILL_TORUS, FILL_SPACES };
+/*
+ * The situation the fixture sets up before the snapshot.  FILL_SPACES fills
+ * the user's space cap through the fixture's open of the device,
+ * FILL_SPACES_ELSEWHERE through another one; FILL_USER_FRAMES gives a space
+ * of another open some frames, which count against the user's ceiling.
+ * FRESH_SPACE leaves the space as created (one region: the stack's page),
+ * EMPTY_SPACE unmaps that too (no region at all).
+ */
+enum prepare { PREPARE_NOTHING, FILL_QUOTA, FILL_TORUS, FILL_SPACES,
+	       FILL_SPACES_ELSEWHERE, FILL_USER_FRAMES, FRESH_SPACE,
+	       EMPTY_SPACE };
+
+/*
+ * What a row sets its module parameter to: @delta, or @delta more than the
+ * regions the space has or the frames the user's spaces hold once the
+ * situation is prepared (with @delta 0, a ceiling already reached).
+ */
+enum param_base { PARAM_VALUE, PARAM_REGIONS, PARAM_USER_FRAMES };
+
+/**
+ * struct row_param - a module parameter a row lowers for its call
+ * @name: in /sys/module/torusmm/parameters/, or NULL for none
+ * @base: what @delta is added to
+ * @delta: the value, or the room left under the ceiling
+ */
+struct row_param {
+	const char *name;
+	enum param_base base;
+	long long delta;
+};
 
 union bad_arg {
 	struct torusmm_torus_info info;
@@ -141,9 +176,13 @@ FIXTURE(bad_input) {
 	int dev;
 	int fd;
 	int hog;
+	int other_dev;		/* another open of the device */
+	int other;		/* a space created through it */
 	int extra[MAX_EXTRA];
 	int nr_extra;
 	int nr_tori;
+	long long param_old;	/* the row's parameter before the row */
+	bool param_set;
 	struct user_memory mem;
 	struct snapshot before;
 	struct snapshot after;
@@ -152,6 +191,7 @@ FIXTURE(bad_input) {
 FIXTURE_VARIANT(bad_input) {
 	struct bad_call call;
 	enum prepare prepare;
+	struct row_param param;
 	int expect;		/* -errno, or IN_BAND(fault code) */
 	__u32 fault_errors;	/* nr_fault_errors the row adds */
 };
@@ -299,18 +339,18 @@ static int fill_torus(struct __test_metadata *_metadata, int dev,
 	return hog;
 }
 
-/* Create spaces through @dev until max_spaces are live; return how many. */
+/*
+ * Create spaces through @dev until the user has max_spaces live; return how
+ * many.  Nothing else of this user holds a space while the table runs.
+ */
 static int fill_spaces(struct __test_metadata *_metadata, int dev,
 		       int *extra)
 {
-	int max_spaces = 64, n = 0;
-	FILE *f;
+	int max_spaces = torusmm_param_get("max_spaces"), n = 0;
 
-	f = fopen("/sys/module/torusmm/parameters/max_spaces", "r");
-	if (f) {
-		ASSERT_EQ(1, fscanf(f, "%d", &max_spaces));
-		fclose(f);
-	}
+	if (max_spaces == -ENOENT)
+		max_spaces = 64;
+	ASSERT_LE(1, max_spaces);
 	ASSERT_GE(MAX_EXTRA, max_spaces - 1);
 	/* The fixture's own space is the first. */
 	while (n < max_spaces - 1) {
@@ -320,6 +360,65 @@ static int fill_spaces(struct __test_metadata *_metadata, int dev,
 		n++;
 	}
 	return n;
+}
+
+/*
+ * Give a space of another open of the device frames of its own, so that
+ * the user's frames are not all in the fixture's space.
+ */
+static void hold_frames_elsewhere(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(bad_input) *self)
+{
+	self->other_dev = torusmm_open();
+	ASSERT_LE(0, self->other_dev);
+	self->other = torusmm_create_space(self->other_dev, 0,
+					   TORUSMM_NO_QUOTA);
+	ASSERT_LE(0, self->other);
+	map(_metadata, self->other, ADDR, 8 * PAGE, RW, FIXED | POPULATE);
+}
+
+/* The frames every space the fixture holds has: all the user's frames. */
+static long long user_frames(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(bad_input) *self)
+{
+	long long frames = frames_used(_metadata, self->fd);
+	int i;
+
+	if (self->other >= 0)
+		frames += frames_used(_metadata, self->other);
+	if (self->hog >= 0)
+		frames += frames_used(_metadata, self->hog);
+	for (i = 0; i < self->nr_extra; i++)
+		frames += frames_used(_metadata, self->extra[i]);
+	return frames;
+}
+
+/* Set the row's module parameter, if it has one; teardown restores it. */
+static void set_row_param(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(bad_input) *self,
+			  const struct row_param *param)
+{
+	struct torusmm_space_stats stats;
+	long long value = param->delta;
+	int ret;
+
+	if (!param->name)
+		return;
+	if (param->base == PARAM_REGIONS) {
+		ASSERT_EQ(0, torusmm_stats(self->fd, &stats));
+		value += stats.nr_regions;
+	} else if (param->base == PARAM_USER_FRAMES) {
+		value += user_frames(_metadata, self);
+	}
+	self->param_old = torusmm_param_get(param->name);
+	ASSERT_LE(0, self->param_old)
+		TH_LOG("no parameter %s: %s", param->name,
+		       strerror((int)-self->param_old));
+	ret = torusmm_param_set(param->name, value);
+	ASSERT_EQ(0, ret) TH_LOG("%s=%lld: %s", param->name, value,
+				 strerror(-ret));
+	self->param_set = true;
+	ksft_print_msg("%s=%lld for this row\n", param->name, value);
 }
 
 static void take_snapshot(struct __test_metadata *_metadata, int dev,
@@ -371,6 +470,10 @@ FIXTURE_SETUP(bad_input)
 
 	self->fd = -1;
 	self->hog = -1;
+	self->other_dev = -1;
+	self->other = -1;
+	/* A row killed by its timeout ran no teardown: undo what it set. */
+	torusmm_tunables_restore();
 	self->dev = torusmm_open();
 	/* No SKIP: this harness would still run the test body after it. */
 	ASSERT_LE(0, self->dev) TH_LOG("open " TORUSMM_DEVICE ": %s%s",
@@ -393,21 +496,42 @@ FIXTURE_SETUP(bad_input)
 	}
 	self->fd = torusmm_create_space(self->dev, 0, quota);
 	ASSERT_LE(0, self->fd) TH_LOG("create: %s", strerror(-self->fd));
-	build_space(_metadata, self->fd);
+	if (variant->prepare == EMPTY_SPACE) {
+		ASSERT_EQ(0, torusmm_munmap(self->fd, STACK_PAGE, PAGE));
+	} else if (variant->prepare != FRESH_SPACE) {
+		build_space(_metadata, self->fd);
+	}
 	if (variant->prepare == FILL_QUOTA)
 		ASSERT_EQ(quota, frames_used(_metadata, self->fd));
 	if (variant->prepare == FILL_TORUS)
 		self->hog = fill_torus(_metadata, self->dev, 0);
 	if (variant->prepare == FILL_SPACES)
 		self->nr_extra = fill_spaces(_metadata, self->dev, self->extra);
+	if (variant->prepare == FILL_SPACES_ELSEWHERE) {
+		self->other_dev = torusmm_open();
+		ASSERT_LE(0, self->other_dev);
+		self->nr_extra = fill_spaces(_metadata, self->other_dev,
+					     self->extra);
+	}
+	if (variant->prepare == FILL_USER_FRAMES)
+		hold_frames_elsewhere(_metadata, self);
+	set_row_param(_metadata, self, &variant->param);
 	take_snapshot(_metadata, self->dev, self->fd, self->nr_tori,
 		      &self->before);
 }
 
 FIXTURE_TEARDOWN(bad_input)
 {
+	if (self->param_set)
+		EXPECT_EQ(0, torusmm_param_set(variant->param.name,
+					       self->param_old))
+			TH_LOG("cannot restore %s", variant->param.name);
 	while (self->nr_extra)
 		close(self->extra[--self->nr_extra]);
+	if (self->other >= 0)
+		close(self->other);
+	if (self->other_dev >= 0)
+		close(self->other_dev);
 	if (self->hog >= 0)
 		close(self->hog);
 	if (self->fd >= 0)
@@ -499,16 +623,23 @@ TEST_F_TIMEOUT(bad_input, leaves_everything_unchanged, 60)
 {
 	const struct bad_call *call = &variant->call;
 	struct snapshot *before = &self->before, *after = &self->after;
+	int fd = call->target == ON_SPACE ? self->fd : self->dev;
 	char got[32], want[32];
 	int ret, i;
 
-	ret = make_call(_metadata, call->target == ON_SPACE ? self->fd :
-			self->dev, call, &self->mem, self->nr_tori);
+	if (call->target == ON_ANOTHER_OPEN) {
+		fd = torusmm_open();
+		ASSERT_LE(0, fd);
+	}
+	ret = make_call(_metadata, fd, call, &self->mem, self->nr_tori);
+	if (call->target == ON_ANOTHER_OPEN)
+		close(fd);
 	if (rows_run)
 		__atomic_add_fetch(rows_run, 1, __ATOMIC_SEQ_CST);
 	ksft_print_msg("%s on the %s fd: %s (expected %s)\n",
 		       cmd_name(call->cmd),
-		       call->target == ON_SPACE ? "space" : "device",
+		       call->target == ON_SPACE ? "space" :
+		       call->target == ON_DEVICE ? "device" : "new device",
 		       result_str(ret, got, sizeof(got)),
 		       result_str(variant->expect, want, sizeof(want)));
 	fflush(stdout);
@@ -517,9 +648,15 @@ TEST_F_TIMEOUT(bad_input, leaves_everything_unchanged, 60)
 	take_snapshot(_metadata, self->dev, self->fd, self->nr_tori, after);
 	before->stats.nr_fault_errors += variant->fault_errors;
 	EXPECT_EQ(before->nr_regions, after->nr_regions);
-	EXPECT_EQ(0, memcmp(before->regions, after->regions,
-			    sizeof(before->regions)))
-		TH_LOG("the regions changed");
+	for (i = 0; i < MAX_REGIONS; i++)
+		if (memcmp(&before->regions[i], &after->regions[i],
+			   sizeof(before->regions[i])))
+			break;
+	EXPECT_EQ(MAX_REGIONS, i)
+		TH_LOG("first change: region [%#x, %#x) prot %#x is now [%#x, %#x) prot %#x",
+		       before->regions[i].start, before->regions[i].end,
+		       before->regions[i].prot, after->regions[i].start,
+		       after->regions[i].end, after->regions[i].prot);
 	EXPECT_EQ(before->nr_ptes, after->nr_ptes);
 	for (i = 0; i < MAX_PTES; i++)
 		if (before->ptes[i].addr != after->ptes[i].addr ||
@@ -657,6 +794,39 @@ FIXTURE_VARIANT_ADD(bad_input, create_unmapped_efault) {
 FIXTURE_VARIANT_ADD(bad_input, create_past_max_spaces_emfile) {
 	.call = { .cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE },
 	.prepare = FILL_SPACES, .expect = -EMFILE,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_on_another_open_past_max_spaces_emfile) {
+	.call = { .cmd = TORUSMM_CREATE_SPACE, .target = ON_ANOTHER_OPEN },
+	.prepare = FILL_SPACES, .expect = -EMFILE,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_past_max_spaces_filled_through_another_open_emfile) {
+	.call = { .cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE },
+	.prepare = FILL_SPACES_ELSEWHERE, .expect = -EMFILE,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_past_the_user_frames_enomem) {
+	.call = { .cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE },
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_quota_above_the_max_frames_ceiling_einval) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.arg.create = { .max_frames = 1001 },
+	},
+	.param = { "max_frames", PARAM_VALUE, 1000 }, .expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, create_no_quota_above_the_max_frames_ceiling_einval) {
+	.call = {
+		.cmd = TORUSMM_CREATE_SPACE, .target = ON_DEVICE,
+		.arg.create = { .max_frames = TORUSMM_NO_QUOTA },
+	},
+	.param = { "max_frames", PARAM_VALUE, 1000 }, .expect = -EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(bad_input, create_on_a_full_torus_enomem) {
@@ -1032,6 +1202,143 @@ FIXTURE_VARIANT_ADD(bad_input, mmap_larger_than_any_gap_enomem) {
 	.expect = -ENOMEM,
 };
 
+/*
+ * Non-fixed placement: the window is [TORUSMM_USER_MIN, MMAP_BASE), one page
+ * short of 2 GiB - 8 MiB.  A length the window cannot hold fails, whatever
+ * else the space has (nothing, only the stack page, or the fixture's
+ * mappings), and so does a hint whose range overlaps a region or ends past
+ * the user range: such a hint is ignored.  The window itself fits on a new
+ * space (torusmm_api_test proves it).
+ */
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_window_plus_a_page_on_a_new_space_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = MMAP_WINDOW + PAGE, .prot = RW },
+	},
+	.prepare = FRESH_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_user_range_on_an_empty_space_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = USER_RANGE, .prot = RW },
+	},
+	.prepare = EMPTY_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_window_plus_a_page_on_an_empty_space_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = MMAP_WINDOW + PAGE, .prot = RW },
+	},
+	.prepare = EMPTY_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_user_range_on_a_new_space_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = USER_RANGE, .prot = RW },
+	},
+	.prepare = FRESH_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_window_plus_a_page_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = MMAP_WINDOW + PAGE, .prot = RW },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_user_range_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = USER_RANGE, .prot = RW },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_window_plus_a_byte_on_a_new_space_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = MMAP_WINDOW + 1, .prot = RW },
+	},
+	.prepare = FRESH_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_at_user_min_over_the_stack_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = TORUSMM_USER_MIN, .length = USER_RANGE,
+			      .prot = RW },
+	},
+	.prepare = FRESH_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_in_page_0_over_the_stack_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = 0x800, .length = USER_RANGE,
+			      .prot = RW },
+	},
+	.prepare = FRESH_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_ending_at_the_guard_over_the_stack_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = GUARD - (MMAP_WINDOW + PAGE),
+			      .length = MMAP_WINDOW + PAGE, .prot = RW },
+	},
+	.prepare = FRESH_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_ending_a_page_past_the_guard_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = GUARD - MMAP_WINDOW,
+			      .length = MMAP_WINDOW + PAGE, .prot = RW },
+	},
+	.prepare = EMPTY_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_at_user_min_a_page_past_the_guard_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = TORUSMM_USER_MIN,
+			      .length = USER_RANGE + PAGE, .prot = RW },
+	},
+	.prepare = EMPTY_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_at_user_min_over_mappings_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = TORUSMM_USER_MIN,
+			      .length = MMAP_WINDOW + PAGE, .prot = RW },
+	},
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_above_4g_on_an_empty_space_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = SZ_4G + TORUSMM_USER_MIN,
+			      .length = MMAP_WINDOW + PAGE, .prot = RW },
+	},
+	.prepare = EMPTY_SPACE, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_hint_in_the_kernel_half_on_an_empty_space_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = KERNEL, .length = MMAP_WINDOW + PAGE,
+			      .prot = RW },
+	},
+	.prepare = EMPTY_SPACE, .expect = -ENOMEM,
+};
+
 FIXTURE_VARIANT_ADD(bad_input, mmap_null_efault) {
 	.call = { .cmd = TORUSMM_MMAP, .ptr = PTR_NULL },
 	.expect = -EFAULT,
@@ -1094,6 +1401,106 @@ FIXTURE_VARIANT_ADD(bad_input, mmap_populate_replacing_on_a_full_torus_enomem) {
 			      .flags = FIXED | POPULATE },
 	},
 	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+/* max_regions: no call may make more regions than the ceiling. */
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_past_max_regions_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP, .arg.mmap = { .length = PAGE, .prot = R },
+	},
+	.param = { "max_regions", PARAM_REGIONS }, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_on_a_new_space_past_max_regions_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP, .arg.mmap = { .length = PAGE, .prot = RW },
+	},
+	.prepare = FRESH_SPACE, .param = { "max_regions", PARAM_REGIONS },
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_in_a_hole_past_max_regions_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = HOLE, .length = PAGE, .prot = RWX,
+			      .flags = FIXED },
+	},
+	.param = { "max_regions", PARAM_REGIONS }, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_splitting_a_region_past_max_regions_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = ADDR + 9 * PAGE, .length = PAGE,
+			      .prot = R, .flags = FIXED },
+	},
+	.param = { "max_regions", PARAM_REGIONS }, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_populate_splitting_a_region_past_max_regions_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = ADDR + 9 * PAGE, .length = PAGE,
+			      .prot = R, .flags = FIXED | POPULATE },
+	},
+	.param = { "max_regions", PARAM_REGIONS }, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, munmap_splitting_a_region_past_max_regions_enomem) {
+	.call = {
+		.cmd = TORUSMM_MUNMAP,
+		.arg.munmap = { .addr = ADDR + 9 * PAGE, .length = PAGE },
+	},
+	.param = { "max_regions", PARAM_REGIONS }, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_splitting_a_region_past_max_regions_enomem) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR + 9 * PAGE, .length = PAGE,
+				  .prot = R },
+	},
+	.param = { "max_regions", PARAM_REGIONS }, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mprotect_of_a_region_end_past_max_regions_enomem) {
+	.call = {
+		.cmd = TORUSMM_MPROTECT,
+		.arg.mprotect = { .addr = ADDR + 11 * PAGE, .length = PAGE,
+				  .prot = R },
+	},
+	.param = { "max_regions", PARAM_REGIONS }, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, brk_past_max_regions_keeps_the_break) {
+	.call = { .cmd = TORUSMM_BRK, .arg.brk = { .addr = HEAP + PAGE } },
+	.prepare = FRESH_SPACE, .param = { "max_regions", PARAM_REGIONS },
+	.expect = -ENOMEM,
+};
+
+/* user_max_frames: the frames of all the user's spaces, of every open. */
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_populate_past_the_user_frames_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .length = 4 * PAGE, .prot = RW,
+			      .flags = POPULATE },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES, 2 },
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, mmap_fixed_populate_past_the_user_frames_enomem) {
+	.call = {
+		.cmd = TORUSMM_MMAP,
+		.arg.mmap = { .addr = HOLE, .length = 2 * PAGE, .prot = RW,
+			      .flags = FIXED | POPULATE },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES, 1 },
+	.expect = -ENOMEM,
 };
 
 /* TORUSMM_MUNMAP */
@@ -1474,6 +1881,27 @@ FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_on_a_full_torus_enomem) {
 	.prepare = FILL_TORUS, .expect = -ENOMEM,
 };
 
+FIXTURE_VARIANT_ADD(bad_input, translate_fault_in_past_the_user_frames_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = WRITE | USER },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_past_the_user_frames_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = STACK_PAGE - 2 * PAGE,
+				   .access = USER },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.expect = -ENOMEM,
+};
+
 /* TORUSMM_READ and TORUSMM_WRITE */
 
 FIXTURE_VARIANT_ADD(bad_input, read_access_write_einval) {
@@ -1699,6 +2127,26 @@ FIXTURE_VARIANT_ADD(bad_input, write_fault_in_on_a_full_torus_enomem) {
 	.prepare = FILL_TORUS, .expect = -ENOMEM,
 };
 
+FIXTURE_VARIANT_ADD(bad_input, read_fault_in_past_the_user_frames_enomem) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_fault_in_past_the_user_frames_enomem) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.expect = -ENOMEM,
+};
+
 /* TORUSMM_CLONE */
 
 FIXTURE_VARIANT_ADD(bad_input, clone_flags_einval) {
@@ -1729,6 +2177,18 @@ FIXTURE_VARIANT_ADD(bad_input, clone_past_max_spaces_emfile) {
 FIXTURE_VARIANT_ADD(bad_input, clone_on_a_full_torus_enomem) {
 	.call = { .cmd = TORUSMM_CLONE },
 	.prepare = FILL_TORUS, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_past_max_spaces_filled_through_another_open_emfile) {
+	.call = { .cmd = TORUSMM_CLONE },
+	.prepare = FILL_SPACES_ELSEWHERE, .expect = -EMFILE,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_past_the_user_frames_enomem) {
+	.call = { .cmd = TORUSMM_CLONE },
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES, 1 },
+	.expect = -ENOMEM,
 };
 
 /* TORUSMM_GET_STATS */

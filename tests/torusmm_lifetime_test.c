@@ -8,10 +8,14 @@
  * is a task made with clone(CLONE_FILES): it shares the fd table, which is
  * what matters here, without pthreads, whose 32-bit futex calls need a
  * kernel with COMPAT_32BIT_TIME.  Spaces created and
- * closed in a loop leak nothing; an open of /dev/torusmm holds at most
- * max_spaces live spaces (EMFILE after that) and its spaces outlive it; the
- * module cannot be unloaded while any fd is open; and when everything is
- * closed, every torus has all of its frames free again.
+ * closed in a loop leak nothing; a user holds at most max_spaces live
+ * spaces, whichever opens of /dev/torusmm made them (EMFILE after that, and
+ * another open does not get round it), and spaces outlive the open that
+ * made them; a space fd passed over a unix socket with SCM_RIGHTS works in
+ * the receiver, keeps the space alive while in flight, and frees it when the
+ * socket is closed with it still inside; the module cannot be unloaded while
+ * any fd is open; and when everything is closed, every torus has all of its
+ * frames free again.
  *
  * Copyright (C) 2026 The torusmm authors
  */
@@ -22,20 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "libtorusmm.h"
+#include "torusmm_test.h"
 
-#define PAGE		TORUSMM_PAGE_SIZE
-#define RW		(TORUSMM_PROT_READ | TORUSMM_PROT_WRITE)
-#define FIXED		TORUSMM_MAP_FIXED
-#define POPULATE	TORUSMM_MAP_POPULATE
-#define USER		TORUSMM_ACCESS_USER
 #define ADDR		0x10000000u
 #define MAX_SPACES	256
-#define PARAMS		"/sys/module/torusmm/parameters/"
 #define STACK_SIZE	(64 * 1024)
 
 FIXTURE(lifetime) {
@@ -92,22 +92,6 @@ static int populated_space(struct __test_metadata *_metadata, int dev,
 		ASSERT_NE(0, rw.done);
 	}
 	return fd;
-}
-
-static int read_param(const char *name, int fallback)
-{
-	char path[128];
-	int value;
-	FILE *f;
-
-	snprintf(path, sizeof(path), PARAMS "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return fallback;
-	if (fscanf(f, "%d", &value) != 1)
-		value = fallback;
-	fclose(f);
-	return value;
 }
 
 enum long_ioctl { LONG_READ, LONG_CLONE, LONG_POPULATE };
@@ -277,36 +261,210 @@ TEST_F_TIMEOUT(lifetime, many_spaces_created_and_closed_leak_nothing, 120)
 	EXPECT_EQ(self->free_before, info.nr_free);
 }
 
-TEST_F_TIMEOUT(lifetime, an_open_holds_at_most_max_spaces_then_emfile, 120)
+/* Expect a create or clone to fail with EMFILE; close what it made if not. */
+static void expect_emfile(struct __test_metadata *_metadata, int fd,
+			  const char *what)
 {
-	int max_spaces = read_param("max_spaces", 64), n, other, fd;
+	EXPECT_EQ(-EMFILE, fd) TH_LOG("%s", what);
+	if (fd >= 0)
+		close(fd);
+}
+
+TEST_F_TIMEOUT(lifetime, a_user_holds_at_most_max_spaces_then_emfile, 120)
+{
+	int max_spaces = torusmm_param_get("max_spaces"), n, other, third;
 	int fds[MAX_SPACES];
 
+	ASSERT_LE(2, max_spaces) TH_LOG("max_spaces: %s",
+					strerror(-max_spaces));
 	ASSERT_GE(MAX_SPACES, max_spaces);
+	/* The user's spaces, through two opens of the device. */
+	other = torusmm_open();
+	ASSERT_LE(0, other);
 	for (n = 0; n < max_spaces; n++) {
-		fds[n] = torusmm_create_space(self->dev, 0, 0);
+		fds[n] = torusmm_create_space(n % 2 ? other : self->dev, 0, 0);
 		ASSERT_LE(0, fds[n]) TH_LOG("space %d: %s", n + 1,
 					    strerror(-fds[n]));
 	}
-	EXPECT_EQ(-EMFILE, torusmm_create_space(self->dev, 0, 0));
-	EXPECT_EQ(-EMFILE, torusmm_clone(fds[0])) TH_LOG("clones count too");
+	expect_emfile(_metadata, torusmm_create_space(self->dev, 0, 0),
+		      "a create");
+	expect_emfile(_metadata, torusmm_create_space(other, 0, 0),
+		      "a create through the other open");
+	expect_emfile(_metadata, torusmm_clone(fds[0]), "clones count too");
 
-	/* The cap is per open: another open of the device has its own. */
-	other = torusmm_open();
-	ASSERT_LE(0, other);
-	fd = torusmm_create_space(other, 0, 0);
-	EXPECT_LE(0, fd);
-	close(fd);
+	/* The cap is per user: another open of the device has no new one. */
+	third = torusmm_open();
+	ASSERT_LE(0, third);
+	expect_emfile(_metadata, torusmm_create_space(third, 0, 0),
+		      "reopening the device got round the cap");
+	/* Nor does closing the opens the spaces were made through. */
 	close(other);
+	expect_emfile(_metadata, torusmm_create_space(third, 0, 0),
+		      "closing an open got round the cap");
 
-	/* A closed space makes room for one more. */
+	/* A closed space makes room for one more, through any open. */
 	close(fds[--n]);
-	fds[n] = torusmm_create_space(self->dev, 0, 0);
+	fds[n] = torusmm_create_space(third, 0, 0);
 	EXPECT_LE(0, fds[n]);
+	expect_emfile(_metadata, torusmm_create_space(self->dev, 0, 0),
+		      "one place made room for two");
+	close(fds[n]);
+	fds[n] = torusmm_clone(fds[0]);
+	EXPECT_LE(0, fds[n]) TH_LOG("a clone takes the freed place too");
 	n++;
+	close(third);
 	while (n)
 		close(fds[--n]);
 	EXPECT_EQ(self->free_before, torus_free(_metadata, self->dev));
+	n = torusmm_create_space(self->dev, 0, 0);
+	EXPECT_LE(0, n) TH_LOG("every place is free again");
+	close(n);
+}
+
+/* Send @fd over the unix socket @sock with SCM_RIGHTS.  Return: 0 or -1. */
+static int send_fd(int sock, int fd)
+{
+	char data = 'f', control[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(fd));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Receive one fd from the unix socket @sock.  Return: it, or -1. */
+static int recv_fd(int sock)
+{
+	char data, control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *cmsg;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET ||
+	    cmsg->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
+	return fd;
+}
+
+#define SENDER_DATA	"written by the sender"
+#define RECEIVER_DATA	"and by the receiver"
+
+/*
+ * The receiving process: it exists before the space, so it cannot have
+ * inherited it.  Read the sender's data through the fd it receives, write
+ * its own after it, and send the fd back.  Return: its exit code.
+ */
+static int receive_and_answer(int sock)
+{
+	char buf[sizeof(SENDER_DATA)] = "";
+	struct torusmm_space_stats stats;
+	struct torusmm_rw rw;
+	int fd = recv_fd(sock);
+
+	if (fd < 0)
+		return 1;
+	if (torusmm_stats(fd, &stats) || stats.nr_data_frames != 1)
+		return 2;
+	if (torusmm_read(fd, ADDR, buf, sizeof(buf), USER, &rw) ||
+	    memcmp(buf, SENDER_DATA, sizeof(buf)))
+		return 3;
+	if (torusmm_write(fd, ADDR + PAGE, RECEIVER_DATA,
+			  sizeof(RECEIVER_DATA), USER, &rw))
+		return 4;
+	if (send_fd(sock, fd))
+		return 5;
+	close(fd);
+	return 0;
+}
+
+TEST_F_TIMEOUT(lifetime, space_fd_passed_with_scm_rights_shows_the_senders_data,
+	       60)
+{
+	char buf[sizeof(RECEIVER_DATA)] = "";
+	struct torusmm_torus_info info;
+	struct torusmm_rw rw;
+	int sv[2], fd, status;
+	__u64 addr = ADDR;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		TH_LOG("AF_UNIX: %s (a kernel without CONFIG_UNIX?)",
+		       strerror(errno));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(sv[0]);
+		_exit(receive_and_answer(sv[1]));
+	}
+	close(sv[1]);
+
+	fd = torusmm_create_space(self->dev, 0, TORUSMM_NO_QUOTA);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, torusmm_mmap(fd, &addr, 2 * PAGE, RW, FIXED));
+	ASSERT_EQ(0, torusmm_write(fd, ADDR, SENDER_DATA, sizeof(SENDER_DATA),
+				   USER, &rw));
+	ASSERT_EQ(0, send_fd(sv[0], fd));
+	/* The fd in flight, then the receiver's, keeps the space alive. */
+	ASSERT_EQ(0, close(fd));
+
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	/* 1: no fd, 2: another space, 3: not the sender's data, 4-5: write */
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("receiver exit code %d",
+						 WEXITSTATUS(status));
+	fd = recv_fd(sv[0]);
+	ASSERT_LE(0, fd) TH_LOG("the receiver sent nothing back");
+	ASSERT_EQ(0, torusmm_read(fd, ADDR + PAGE, buf, sizeof(buf), USER,
+				  &rw));
+	EXPECT_EQ(0, memcmp(buf, RECEIVER_DATA, sizeof(buf)))
+		TH_LOG("the receiver wrote another space");
+	close(sv[0]);
+	close(fd);
+	ASSERT_EQ(0, torusmm_torus_info(self->dev, 0, &info));
+	EXPECT_EQ(self->free_before, info.nr_free);
+}
+
+TEST_F_TIMEOUT(lifetime, space_in_flight_in_a_closed_socket_is_freed, 60)
+{
+	struct torusmm_torus_info info;
+	int sv[2], fd;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		TH_LOG("AF_UNIX: %s (a kernel without CONFIG_UNIX?)",
+		       strerror(errno));
+	fd = populated_space(_metadata, self->dev, 16);
+	ASSERT_EQ(0, send_fd(sv[0], fd));
+	close(fd);
+	ASSERT_EQ(0, torusmm_torus_info(self->dev, 0, &info));
+	EXPECT_EQ(self->free_before - 18, info.nr_free)
+		TH_LOG("the space in flight holds its frames");
+	EXPECT_EQ(1, info.nr_spaces);
+
+	/* Nobody ever receives it: closing the socket frees it. */
+	close(sv[0]);
+	close(sv[1]);
+	ASSERT_EQ(0, torusmm_torus_info(self->dev, 0, &info));
+	EXPECT_EQ(self->free_before, info.nr_free);
+	EXPECT_EQ(0, info.nr_spaces);
 }
 
 TEST_F_TIMEOUT(lifetime, spaces_outlive_the_device_fd, 60)
