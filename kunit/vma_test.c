@@ -15,7 +15,11 @@
  * failure must return -ENOMEM and leave the regions, the entries, the
  * contents, the statistics and the torus exactly as before.  A randomised run
  * of 100,000 operations is checked against a reference model that shares no
- * code with the core: a flat array of per-page state.
+ * code with the core: a flat array of per-page state.  Placement without
+ * MAP_FIXED is checked at every edge of the user range and, in a randomised
+ * run, against the highest gap computed from the dump; the ceilings of
+ * struct tmm_limits are checked to the frame, the space and the region, the
+ * region counter against a per-page model in a third randomised run.
  */
 
 #include <kunit/test.h>
@@ -30,7 +34,8 @@
 #include "fault_inject.h"
 #include "frame_alloc.h"
 #include "pagetable.h"
-#include "vma.h"
+#include "space.h"
+#include "user.h"
 #include "torusmm_test.h"
 
 #define VT_TORUS_FRAMES		256u
@@ -100,7 +105,7 @@ static struct tmm_space *vt_space_create(struct kunit *test,
 					 struct tmm_torus *torus,
 					 u32 max_frames)
 {
-	return vt_space_register(test, tmm_space_create(torus, max_frames));
+	return vt_space_register(test, tmm_space_create(torus, NULL, max_frames));
 }
 
 /* Destroys @space before the test ends. */
@@ -1589,21 +1594,75 @@ static void translate_grows_stack_to_its_limit_only(struct kunit *test)
 static void translate_stack_growth_stops_at_mapping(struct kunit *test)
 {
 	struct tmm_space *space = vt_space(test);
-	const u32 block = VT_STACK - 3 * PAGE_SIZE;
+	const u32 block = VT_STACK - TMM_STACK_GUARD_GAP - 2 * PAGE_SIZE;
 	u32 fault = 0;
 	u64 tpa;
 
 	vt_mmap(test, space, block, PAGE_SIZE, VT_R, VT_FIXED);
+	/* Just below the mapping: no region, and no stack to grow. */
 	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, block - PAGE_SIZE,
 						  VT_ACC_W | VT_ACC_U, &tpa,
 						  &fault), -EFAULT);
 	KUNIT_EXPECT_EQ(test, fault, VT_F_W | VT_F_U);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, VT_STACK);
-	/* Between the mapping and the stack, the gap is free. */
-	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
+	/* A guard gap above the mapping, the stack still grows. */
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space,
+						  block + PAGE_SIZE +
+						  TMM_STACK_GUARD_GAP,
 						  VT_ACC_W | VT_ACC_U, &tpa,
 						  &fault), 0);
-	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, VT_STACK - PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start,
+			block + PAGE_SIZE + TMM_STACK_GUARD_GAP);
+	/* One page closer to the mapping than the gap: it does not. */
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space,
+						  block + TMM_STACK_GUARD_GAP,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -EFAULT);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start,
+			block + PAGE_SIZE + TMM_STACK_GUARD_GAP);
+}
+
+/* Once the stack's lowest page is unmapped, the stack no longer grows. */
+static void translate_stack_does_not_grow_once_unmapped(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 fault = 0;
+	u64 tpa;
+
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_STACK, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -EFAULT);
+	/* A new mapping where the stack was is no stack either. */
+	vt_mmap(test, space, VT_STACK, PAGE_SIZE, VT_RW, VT_FIXED);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -EFAULT);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+}
+
+/* The stack grows with its own protection, as a VM_GROWSDOWN VMA does. */
+static void translate_stack_grows_with_its_protection(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 fault = 0;
+	u64 tpa;
+
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_STACK, PAGE_SIZE,
+						 VT_R), 0);
+	/* A write below a read-only stack is refused, and grows nothing. */
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -EFAULT);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start, VT_STACK);
+	/* A read grows it, read-only. */
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
+						  VT_ACC_U, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).stack_start,
+			VT_STACK - PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_regions, 1u);
+	KUNIT_EXPECT_FALSE(test, tmm_space_lookup(space, VT_STACK - PAGE_SIZE) &
+			   TORUSMM_PTE_WRITABLE);
 }
 
 static void write_read_roundtrip_across_pages(struct kunit *test)
@@ -1787,9 +1846,10 @@ static void clone_copies_regions_brk_stack_and_data(struct kunit *test)
 		u32 sp = src_ptes[i].pte, dp = dst_ptes[i].pte;
 
 		KUNIT_EXPECT_EQ(test, dst_ptes[i].addr, src_ptes[i].addr);
-		/* Same bits, accessed and dirty included; another frame. */
+		/* Same bits, dirty included, but old; another frame. */
 		KUNIT_EXPECT_EQ(test, dp & ~TORUSMM_PTE_FRAME_MASK,
-				sp & ~TORUSMM_PTE_FRAME_MASK);
+				sp & ~(TORUSMM_PTE_FRAME_MASK |
+				       TORUSMM_PTE_ACCESSED));
 		KUNIT_EXPECT_NE(test, TMM_PTE_FRAME(dp), TMM_PTE_FRAME(sp));
 		KUNIT_EXPECT_EQ(test, vt_frame_byte(copy, dp, 0),
 				vt_frame_byte(space, sp, 0));
@@ -2115,7 +2175,7 @@ static void vt_setup_boundary(struct kunit *test, struct tmm_space *space)
 /* Creates (and destroys) another space on the torus. */
 static int vt_op_space_create(struct tmm_space *space)
 {
-	struct tmm_space *other = tmm_space_create(space->torus, 0);
+	struct tmm_space *other = tmm_space_create(space->torus, NULL, 0);
 
 	if (IS_ERR(other))
 		return PTR_ERR(other);
@@ -2384,6 +2444,1442 @@ static void operation_fails_cleanly_at_every_allocation(struct kunit *test)
 		   failures[TMM_FAULT_SLAB], failures[TMM_FAULT_TREE]);
 	KUNIT_EXPECT_EQ_MSG(test, must_fire, 0ul,
 			    "fault sites that never fired (bit per site)");
+}
+
+/*
+ * Placement at the edges of the user range.  mmap without MAP_FIXED places
+ * in the window [TORUSMM_USER_MIN, TMM_MMAP_BASE); a free hint is used
+ * anywhere in [TORUSMM_USER_MIN, TMM_USER_END).
+ */
+#define VT_MIN		TORUSMM_USER_MIN
+#define VT_WINDOW	(TMM_MMAP_BASE - TORUSMM_USER_MIN)
+#define VT_USER_RANGE	(TMM_USER_END - TORUSMM_USER_MIN)
+
+/* Unmaps the stack: the space is left without any region. */
+static void vt_space_empty(struct kunit *test, struct tmm_space *space)
+{
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_STACK, PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, vt_stats(space).nr_regions, 0u);
+}
+
+/*
+ * Dumps the regions of @space into @buf and asserts that they are sorted,
+ * disjoint, inside the user range and as many as GET_STATS counts.
+ * Return: how many there are.
+ */
+static u32 vt_regions_sane(struct kunit *test, struct tmm_space *space,
+			   struct torusmm_region *buf, u32 capacity)
+{
+	u32 count = vt_regions(test, space, buf, capacity), i;
+
+	KUNIT_ASSERT_EQ(test, vt_stats(space).nr_regions, count);
+	for (i = 0; i < count; i++) {
+		KUNIT_ASSERT_LT_MSG(test, buf[i].start, buf[i].end,
+				    "region %u", i);
+		KUNIT_ASSERT_GE_MSG(test, buf[i].start, VT_MIN, "region %u", i);
+		KUNIT_ASSERT_LE_MSG(test, buf[i].end, TMM_USER_END,
+				    "region %u", i);
+		if (i)
+			KUNIT_ASSERT_LE_MSG(test, buf[i - 1].end, buf[i].start,
+					    "regions %u and %u overlap", i - 1,
+					    i);
+	}
+	return count;
+}
+
+struct vt_place_case {
+	const char *desc;
+	bool empty;		/* the stack is unmapped first: no region left */
+	u32 hint;
+	u64 length;
+	int err;
+	u32 start;		/* where the mapping goes, on success */
+};
+
+static const struct vt_place_case vt_place_cases[] = {
+	{ "window length goes to the first user page", false, 0, VT_WINDOW,
+	  0, VT_MIN },
+	{ "a page less than the window goes a page higher", false, 0,
+	  VT_WINDOW - PAGE_SIZE, 0, VT_MIN + PAGE_SIZE },
+	{ "a page more than the window fails", false, 0,
+	  VT_WINDOW + PAGE_SIZE, -ENOMEM },
+	{ "the whole user range fails", false, 0, VT_USER_RANGE, -ENOMEM },
+	{ "the user range and a page fails", false, 0,
+	  VT_USER_RANGE + PAGE_SIZE, -ENOMEM },
+	{ "bug: 0x7f7ff000 bytes on a fresh space fail, not at 0", false, 0,
+	  0x7f7ff000u, -ENOMEM },
+	{ "stack unmapped: window length goes to the first user page", true,
+	  0, VT_WINDOW, 0, VT_MIN },
+	{ "stack unmapped: a page more than the window fails", true, 0,
+	  VT_WINDOW + PAGE_SIZE, -ENOMEM },
+	{ "stack unmapped: the whole user range fails", true, 0,
+	  VT_USER_RANGE, -ENOMEM },
+	{ "bug: 0x7fffe000 bytes with the stack unmapped fail, not inverted",
+	  true, 0, 0x7fffe000u, -ENOMEM },
+	{ "stack unmapped: one page goes below the mmap base", true, 0,
+	  PAGE_SIZE, 0, TMM_MMAP_BASE - PAGE_SIZE },
+	{ "hint 0 places below the mmap base", false, 0, PAGE_SIZE, 0,
+	  TMM_MMAP_BASE - PAGE_SIZE },
+	{ "hint at the first user page is used", false, VT_MIN, PAGE_SIZE, 0,
+	  VT_MIN },
+	{ "hint 1 rounds up to the first user page", false, 1, PAGE_SIZE, 0,
+	  VT_MIN },
+	{ "hint at the first user page, window length", false, VT_MIN,
+	  VT_WINDOW, 0, VT_MIN },
+	{ "hint at the first user page, up to the stack", false, VT_MIN,
+	  VT_USER_RANGE - PAGE_SIZE, 0, VT_MIN },
+	{ "hint at the first user page, over the stack, fails", false, VT_MIN,
+	  VT_USER_RANGE, -ENOMEM },
+	{ "hint above the mmap base is used", false, TMM_MMAP_BASE, PAGE_SIZE,
+	  0, TMM_MMAP_BASE },
+	{ "stack unmapped: hint whose range ends at the user end", true,
+	  VT_MIN, VT_USER_RANGE, 0, VT_MIN },
+	{ "stack unmapped: hint on the last user page", true,
+	  TMM_USER_END - PAGE_SIZE, PAGE_SIZE, 0, TMM_USER_END - PAGE_SIZE },
+	{ "stack unmapped: hint a page past the user end falls back", true,
+	  TMM_USER_END - PAGE_SIZE, 2 * PAGE_SIZE, 0,
+	  TMM_MMAP_BASE - 2 * PAGE_SIZE },
+	{ "stack unmapped: whole range hinted a page high fails", true,
+	  VT_MIN + PAGE_SIZE, VT_USER_RANGE, -ENOMEM },
+	{ "stack unmapped: hint on the guard page falls back", true,
+	  TMM_USER_END, PAGE_SIZE, 0, TMM_MMAP_BASE - PAGE_SIZE },
+	{ "stack unmapped: hint in the kernel half falls back", true,
+	  TORUSMM_KERNEL_BASE, PAGE_SIZE, 0, TMM_MMAP_BASE - PAGE_SIZE },
+	{ "stack unmapped: hint rounding up to 4 GiB falls back", true,
+	  0xfffff001u, PAGE_SIZE, 0, TMM_MMAP_BASE - PAGE_SIZE },
+	{ "hint in the kernel half, window length", false, TORUSMM_KERNEL_BASE,
+	  VT_WINDOW, 0, VT_MIN },
+	{ "hint in the kernel half, a page more than the window, fails", false,
+	  TORUSMM_KERNEL_BASE, VT_WINDOW + PAGE_SIZE, -ENOMEM },
+};
+
+static void vt_place_desc(const struct vt_place_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_place, vt_place_cases, vt_place_desc);
+
+/*
+ * mmap without MAP_FIXED either fails with -ENOMEM and changes nothing (not
+ * even the address it was given), or maps exactly the rounded length at the
+ * expected start, where nothing was, leaving every other region as it was;
+ * page 0 stays unmapped either way.
+ */
+static void mmap_placement_stays_in_the_user_range(struct kunit *test)
+{
+	const struct vt_place_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	struct vt_snapshot *before, *after;
+	struct torusmm_region got[4];
+	u32 addr = c->hint, fault = 0, count, i, j = 0;
+	u64 len = PAGE_ALIGN(c->length), tpa;
+	int ret;
+
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
+	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, before && after);
+	if (c->empty)
+		vt_space_empty(test, space);
+	vt_snapshot_take(test, space, before);
+
+	ret = tmm_space_mmap(space, &addr, c->length, VT_R, 0);
+	KUNIT_EXPECT_EQ(test, ret, c->err);
+	if (ret) {
+		KUNIT_EXPECT_EQ(test, addr, c->hint);
+		vt_snapshot_take(test, space, after);
+		vt_snapshot_expect_equal(test, before, after, c->desc);
+	} else {
+		KUNIT_EXPECT_EQ(test, addr, c->start);
+		count = vt_regions_sane(test, space, got, ARRAY_SIZE(got));
+		KUNIT_EXPECT_EQ(test, count, before->nr_regions + 1);
+		for (i = 0; i < count; i++) {
+			if (got[i].start == addr) {
+				KUNIT_EXPECT_EQ(test, (u64)got[i].end,
+						addr + len);
+				KUNIT_EXPECT_EQ(test, got[i].prot, VT_R);
+				continue;
+			}
+			KUNIT_ASSERT_LT(test, j, before->nr_regions);
+			KUNIT_EXPECT_EQ(test, got[i].start,
+					before->regions[j].start);
+			KUNIT_EXPECT_EQ(test, got[i].end,
+					before->regions[j].end);
+			j++;
+		}
+		KUNIT_EXPECT_EQ(test, j, before->nr_regions);
+		/* The mapping is real at both ends. */
+		KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, addr), 0);
+		KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, addr + len - 1),
+				0);
+	}
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, 0, VT_ACC_U, &tpa,
+						  &fault), -EFAULT);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, 0), 0u);
+}
+
+/* Unmaps nothing: a space as it was created. */
+static void vt_setup_nothing(struct kunit *test, struct tmm_space *space)
+{
+}
+
+/* Maps the first user page, populated, with a byte written to it. */
+static void vt_setup_first_page(struct kunit *test, struct tmm_space *space)
+{
+	vt_mmap(test, space, VT_MIN, PAGE_SIZE, VT_RW, VT_FIXED | VT_POPULATE);
+	vt_fill(test, space, VT_MIN, 1, 0x5e);
+}
+
+/* Fills the whole window from the first user page by placement. */
+static void vt_setup_window(struct kunit *test, struct tmm_space *space)
+{
+	KUNIT_ASSERT_EQ(test, vt_mmap(test, space, 0, VT_WINDOW, VT_RW, 0),
+			VT_MIN);
+	vt_fill(test, space, VT_MIN, 1, 0x5e);
+}
+
+struct vt_page_zero_case {
+	const char *desc;
+	void (*setup)(struct kunit *test, struct tmm_space *space);
+};
+
+static const struct vt_page_zero_case vt_page_zero_cases[] = {
+	{ "fresh space", vt_setup_nothing },
+	{ "stack unmapped", vt_space_empty },
+	{ "first user page mapped", vt_setup_first_page },
+	{ "window mapped from the first user page", vt_setup_window },
+};
+
+static void vt_page_zero_desc(const struct vt_page_zero_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_page_zero, vt_page_zero_cases, vt_page_zero_desc);
+
+/* Accesses to page 0 and the not-present fault code each must get. */
+static const struct {
+	u32 va;
+	u32 access;
+	u32 fault;
+} vt_page_zero_probes[] = {
+	{ 0, VT_ACC_U, VT_F_U },
+	{ 0, VT_ACC_W | VT_ACC_U, VT_F_W | VT_F_U },
+	{ 0, VT_ACC_X | VT_ACC_U, VT_F_X | VT_F_U },
+	{ 0, 0, 0 },
+	{ 0, VT_ACC_W, VT_F_W },
+	{ PAGE_SIZE - 1, VT_ACC_W | VT_ACC_U, VT_F_W | VT_F_U },
+};
+
+/*
+ * Page 0 is never mapped, whatever lies above it: every access faults,
+ * munmap of it succeeds and changes nothing, mprotect of it is -ENOMEM and
+ * MAP_FIXED at it -EPERM.
+ */
+static void page_zero_is_never_mapped(struct kunit *test)
+{
+	const struct vt_page_zero_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	struct vt_snapshot *before, *after;
+	struct tmm_access res;
+	u32 i, fault, addr, count = 1;
+	u8 buf[4] = {};
+	u64 tpa;
+	int ret;
+
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
+	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, before && after);
+	c->setup(test, space);
+
+	for (i = 0; i < ARRAY_SIZE(vt_page_zero_probes); i++) {
+		fault = 0xdead;
+		ret = tmm_space_translate(space, vt_page_zero_probes[i].va,
+					  vt_page_zero_probes[i].access, &tpa,
+					  &fault);
+		KUNIT_EXPECT_EQ_MSG(test, ret, -EFAULT, "probe %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, fault, vt_page_zero_probes[i].fault,
+				    "probe %u", i);
+	}
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, 0), 0u);
+	KUNIT_ASSERT_EQ(test, tmm_space_read(space, 0, buf, 1, VT_ACC_U, &res),
+			0);
+	KUNIT_EXPECT_EQ(test, res.done, 0u);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_U);
+	/* A write straddling into page 1 stops at once, in page 0. */
+	KUNIT_ASSERT_EQ(test, tmm_space_write(space, PAGE_SIZE - 2, buf,
+					      sizeof(buf), VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.done, 0u);
+	KUNIT_EXPECT_EQ(test, res.fault_addr, PAGE_SIZE - 2);
+
+	vt_snapshot_take(test, space, before);
+	KUNIT_EXPECT_EQ(test, tmm_space_munmap(space, 0, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_munmap(space, 0, 1), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_mprotect(space, 0, PAGE_SIZE, VT_R),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, tmm_space_mprotect(space, 0, 2 * PAGE_SIZE,
+						 VT_RW), -ENOMEM);
+	addr = 0;
+	KUNIT_EXPECT_EQ(test, tmm_space_mmap(space, &addr, PAGE_SIZE, VT_RW,
+					     VT_FIXED), -EPERM);
+	KUNIT_EXPECT_EQ(test, tmm_space_mmap(space, &addr, PAGE_SIZE, VT_RW,
+					     VT_NOREPLACE), -EPERM);
+	KUNIT_EXPECT_EQ(test, tmm_space_brk(space, 1), VT_HEAP);
+	vt_snapshot_take(test, space, after);
+	vt_snapshot_expect_equal(test, before, after, "page 0 calls");
+	KUNIT_EXPECT_EQ(test, tmm_space_dump_ptes(space, 0, PAGE_SIZE, NULL, 0,
+						  &count), 0);
+	KUNIT_EXPECT_EQ(test, count, 0u);
+
+	/* munmap from page 0 unmaps the first user page; page 0 stays out. */
+	KUNIT_EXPECT_EQ(test, tmm_space_munmap(space, 0, 2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_MIN), 0u);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, 0, VT_ACC_U, &tpa,
+						  &fault), -EFAULT);
+	if (vt_regions_sane(test, space, after->regions, VT_NR_REGIONS))
+		KUNIT_EXPECT_GE(test, after->regions[0].start,
+				VT_MIN + PAGE_SIZE);
+}
+
+/*
+ * The placement run: 2000 random fixed mappings, unmappings and placements
+ * over the whole user range, lengths from a page to 2 GiB and around the
+ * window's, hints anywhere (unaligned and in the kernel half too).  Each
+ * placement is checked against a model that shares no code with the core:
+ * the hint when its range is free, else the top of the highest gap of the
+ * window that is large enough, computed from the region dump.
+ */
+#define VT_PLACE_OPS		2000u
+#define VT_PLACE_CAPACITY	1024u
+#define VT_PLACE_TRIM		256u
+
+struct vt_place_run {
+	struct kunit *test;
+	struct tmm_space *space;
+	struct rnd_state rnd;
+	struct torusmm_region *regions;
+	u32 count;
+	u32 op;
+};
+
+/* A random number below @n. */
+static u32 vt_place_rand(struct vt_place_run *p, u32 n)
+{
+	return prandom_u32_state(&p->rnd) % n;
+}
+
+/* A page of the user range, often near one of its edges. */
+static u32 vt_place_pick_page(struct vt_place_run *p)
+{
+	switch (vt_place_rand(p, 4)) {
+	case 0:
+		return VT_MIN + vt_place_rand(p, 64) * PAGE_SIZE;
+	case 1:
+		return TMM_MMAP_BASE - 64 * PAGE_SIZE +
+		       vt_place_rand(p, 128) * PAGE_SIZE;
+	case 2:
+		return TMM_USER_END - (1 + vt_place_rand(p, 64)) * PAGE_SIZE;
+	default:
+		return VT_MIN + vt_place_rand(p, VT_USER_RANGE >> PAGE_SHIFT) *
+		       PAGE_SIZE;
+	}
+}
+
+/* A length in whole pages: mostly short, some huge, some near the window. */
+static u64 vt_place_pick_length(struct vt_place_run *p)
+{
+	switch (vt_place_rand(p, 8)) {
+	case 0 ... 3:
+		return (1 + vt_place_rand(p, 16)) * PAGE_SIZE;
+	case 4 ... 5:
+		return (1 + vt_place_rand(p, 4096)) * PAGE_SIZE;
+	case 6:
+		return (1 + vt_place_rand(p, 1u << 19)) * (u64)PAGE_SIZE;
+	default:
+		return VT_WINDOW - 8 * PAGE_SIZE + vt_place_rand(p, 17) *
+		       PAGE_SIZE;
+	}
+}
+
+/* Bounds of gap @i of the dump: below region @i, above region @i - 1. */
+static void vt_place_gap(struct vt_place_run *p, u32 i, u64 *lo, u64 *hi)
+{
+	*lo = i ? p->regions[i - 1].end : VT_MIN;
+	*hi = i < p->count ? p->regions[i].start : TMM_USER_END;
+}
+
+/* Whether no region of the dump overlaps [start, end). */
+static bool vt_place_free(struct vt_place_run *p, u64 start, u64 end)
+{
+	u32 i;
+
+	for (i = 0; i < p->count; i++)
+		if (p->regions[i].start < end && start < p->regions[i].end)
+			return false;
+	return true;
+}
+
+/* Where the model places @len bytes with @hint: 0 and *start, or -ENOMEM. */
+static int vt_place_predict(struct vt_place_run *p, u64 hint, u64 len,
+			    u32 *start)
+{
+	u64 lo, hi;
+	u32 i;
+
+	hint = PAGE_ALIGN(hint);
+	if (hint >= VT_MIN && hint + len <= TMM_USER_END &&
+	    vt_place_free(p, hint, hint + len)) {
+		*start = hint;
+		return 0;
+	}
+	for (i = p->count + 1; i-- > 0;) {
+		vt_place_gap(p, i, &lo, &hi);
+		hi = min_t(u64, hi, TMM_MMAP_BASE);
+		if (hi > lo && hi - lo >= len) {
+			*start = hi - len;
+			return 0;
+		}
+	}
+	return -ENOMEM;
+}
+
+/*
+ * One placement, its hint and length chosen to meet edges and exact fits.
+ * Return: 0 when the hint was used, 1 when placed top-down, 2 when refused.
+ */
+static int vt_place_one(struct vt_place_run *p)
+{
+	struct kunit *test = p->test;
+	u32 prot = vt_place_rand(p, 2) ? VT_R : VT_RW, hint, addr, want = 0;
+	u64 len, lo, hi;
+	int ret, err;
+
+	switch (vt_place_rand(p, 6)) {
+	case 0 ... 1:
+		hint = 0;
+		break;
+	case 2:
+		hint = vt_place_pick_page(p);
+		break;
+	case 3:
+		hint = vt_place_pick_page(p) + 1 + vt_place_rand(p, PAGE_SIZE - 1);
+		break;
+	case 4:
+		hint = TORUSMM_KERNEL_BASE + vt_place_rand(p, 0x7fffffff);
+		break;
+	default:
+		vt_place_gap(p, vt_place_rand(p, p->count + 1), &lo, &hi);
+		hint = lo;
+		break;
+	}
+	len = vt_place_pick_length(p);
+	if (!vt_place_rand(p, 3)) {
+		/* The size of a gap of the window, or a page off it. */
+		vt_place_gap(p, vt_place_rand(p, p->count + 1), &lo, &hi);
+		hi = min_t(u64, hi, TMM_MMAP_BASE);
+		if (hi > lo)
+			len = hi - lo - PAGE_SIZE +
+			      vt_place_rand(p, 3) * PAGE_SIZE;
+		if (!len)
+			len = PAGE_SIZE;
+	}
+
+	err = vt_place_predict(p, hint, len, &want);
+	addr = hint;
+	ret = tmm_space_mmap(p->space, &addr, len, prot, 0);
+	KUNIT_ASSERT_EQ_MSG(test, ret, err,
+			    "op %u: mmap(hint %#x, length %#llx)", p->op, hint,
+			    len);
+	if (ret)
+		return 2;
+	KUNIT_ASSERT_EQ_MSG(test, addr, want,
+			    "op %u: mmap(hint %#x, length %#llx) placed", p->op,
+			    hint, len);
+	/* Regions cover all of it now. */
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(p->space, addr, len, prot), 0);
+	if (PAGE_ALIGN((u64)hint) == addr)
+		return 0;
+	KUNIT_ASSERT_GE(test, addr, VT_MIN);
+	KUNIT_ASSERT_LE(test, addr + len, (u64)TMM_MMAP_BASE);
+	return 1;
+}
+
+/* One MAP_FIXED mapping somewhere in the user range, or just past it. */
+static void vt_place_fixed(struct vt_place_run *p)
+{
+	static const u32 prots[] = { VT_NONE, VT_R, VT_RW };
+	u32 addr = vt_place_pick_page(p);
+	u64 len = vt_place_pick_length(p);
+	int ret;
+
+	ret = tmm_space_mmap(p->space, &addr, len,
+			     prots[vt_place_rand(p, ARRAY_SIZE(prots))],
+			     VT_FIXED);
+	KUNIT_ASSERT_EQ_MSG(p->test, ret,
+			    addr + len > TMM_USER_END ? -ENOMEM : 0,
+			    "op %u: mmap fixed %#x, length %#llx", p->op, addr,
+			    len);
+}
+
+/* One munmap in the user range; a large one when regions pile up. */
+static void vt_place_unmap(struct vt_place_run *p)
+{
+	u32 addr = vt_place_pick_page(p);
+	u64 len = vt_place_pick_length(p);
+
+	if (p->count > VT_PLACE_TRIM) {
+		addr = (VT_MIN + vt_place_rand(p, VT_USER_RANGE >> 1)) &
+		       PAGE_MASK;
+		len = VT_USER_RANGE >> 2;
+	}
+	len = min_t(u64, len, TMM_USER_END - addr);
+	KUNIT_ASSERT_EQ_MSG(p->test, tmm_space_munmap(p->space, addr, len), 0,
+			    "op %u: munmap %#x, length %#llx", p->op, addr,
+			    len);
+}
+
+static void placed_mmap_stays_in_window_and_never_overlaps(struct kunit *test)
+{
+	struct vt_place_run *p;
+	u32 placed[3] = {}, fault;
+	u64 tpa;
+
+	p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p->test = test;
+	p->space = vt_space(test);
+	p->regions = kunit_kcalloc(test, VT_PLACE_CAPACITY, sizeof(*p->regions),
+				   GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p->regions);
+	prandom_seed_state(&p->rnd, 0x706c616365);
+	p->count = vt_regions_sane(test, p->space, p->regions,
+				   VT_PLACE_CAPACITY);
+
+	for (p->op = 0; p->op < VT_PLACE_OPS; p->op++) {
+		switch (vt_place_rand(p, 10)) {
+		case 0 ... 2:
+			vt_place_fixed(p);
+			break;
+		case 3 ... 4:
+			vt_place_unmap(p);
+			break;
+		default:
+			placed[vt_place_one(p)]++;
+			break;
+		}
+		p->count = vt_regions_sane(test, p->space, p->regions,
+					   VT_PLACE_CAPACITY);
+		if (!(p->op % 100))
+			KUNIT_ASSERT_EQ(test, tmm_space_translate(p->space, 0,
+								  VT_ACC_U,
+								  &tpa, &fault),
+					-EFAULT);
+		cond_resched();
+	}
+	kunit_info(test, "placements: %u at the hint, %u top-down, %u refused; %u regions at the end",
+		   placed[0], placed[1], placed[2],
+		   p->count);
+}
+
+/*
+ * A struct tmm_limits with no ceiling set, freed when the test ends.  Take
+ * it before the spaces that read it: resources are released in reverse
+ * order, so it outlives them.
+ */
+static struct tmm_limits *vt_limits(struct kunit *test)
+{
+	struct tmm_limits *limits = kunit_kzalloc(test, sizeof(*limits),
+						  GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, limits);
+	return limits;
+}
+
+/* Creates a space under @limits that the test destroys at the end. */
+static struct tmm_space *vt_space_create_limited(struct kunit *test,
+						 struct tmm_torus *torus,
+						 const struct tmm_limits *limits,
+						 u32 max_frames)
+{
+	return vt_space_register(test, tmm_space_create(torus, limits,
+							max_frames));
+}
+
+/* Expects ERR_PTR(@err); a space got instead is destroyed at the end. */
+static void vt_expect_no_space(struct kunit *test, struct tmm_space *space,
+			       int err, const char *what)
+{
+	if (!IS_ERR_OR_NULL(space)) {
+		vt_space_register(test, space);
+		KUNIT_FAIL(test, "%s: got a space, expected %d", what, err);
+		return;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(space), (long)err, "%s", what);
+}
+
+/* Frames charged to the user of @space: those of all of its spaces. */
+static long vt_user_frames(struct tmm_space *space)
+{
+	return atomic_long_read(&space->user->nr_frames);
+}
+
+/* Live spaces of the user of @space. */
+static int vt_user_spaces(struct tmm_space *space)
+{
+	return atomic_read(&space->user->nr_spaces);
+}
+
+/* Frames @space holds, its directory and tables included. */
+static u32 vt_space_frames(struct tmm_space *space)
+{
+	struct torusmm_space_stats stats = vt_stats(space);
+
+	return stats.nr_data_frames + stats.nr_table_frames;
+}
+
+/* Spaces on @torus now. */
+static u32 vt_torus_spaces(struct tmm_torus *torus)
+{
+	struct tmm_torus_stats stats;
+
+	tmm_torus_get_stats(torus, &stats);
+	return stats.nr_spaces;
+}
+
+struct vt_quota_case {
+	const char *desc;
+	u32 ceiling;		/* limits->max_frames */
+	u32 request;		/* the quota asked for */
+	int err;
+	u32 max_frames;		/* the quota the space gets */
+};
+
+static const struct vt_quota_case vt_quota_cases[] = {
+	{ "no ceiling, quota 0: no quota", 0, 0, 0, 0 },
+	{ "no ceiling: any quota", 0, 100000, 0, 100000 },
+	{ "quota below the ceiling", 16, 8, 0, 8 },
+	{ "quota at the ceiling", 16, 16, 0, 16 },
+	{ "quota 0 takes the ceiling", 16, 0, 0, 16 },
+	{ "quota a frame above the ceiling fails", 16, 17, -EINVAL },
+	{ "largest quota above the ceiling fails", 16, U32_MAX, -EINVAL },
+	{ "ceiling of one frame: the directory only", 1, 0, 0, 1 },
+};
+
+static void vt_quota_desc(const struct vt_quota_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_quota, vt_quota_cases, vt_quota_desc);
+
+/*
+ * A space's quota is at most max_frames (-EINVAL above it, nothing
+ * charged), 0 asks for the ceiling, and the quota it gets is enforced to
+ * the frame: writes fault in pages until exactly max_frames are held.
+ */
+static void space_quota_is_capped_by_max_frames(struct kunit *test)
+{
+	const struct vt_quota_case *c = test->param_value;
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_limits *limits = vt_limits(test);
+	struct tmm_space *ref = vt_space_create(test, torus, 0), *space;
+	int spaces = vt_user_spaces(ref), ret = 0;
+	long frames = vt_user_frames(ref);
+	u32 i, fault;
+	u64 tpa;
+
+	limits->max_frames = c->ceiling;
+	space = tmm_space_create(torus, limits, c->request);
+	if (c->err) {
+		vt_expect_no_space(test, space, c->err, c->desc);
+		KUNIT_EXPECT_EQ(test, vt_user_spaces(ref), spaces);
+		KUNIT_EXPECT_EQ(test, vt_user_frames(ref), frames);
+		KUNIT_EXPECT_EQ(test, vt_torus_spaces(torus), 1u);
+		return;
+	}
+	vt_space_register(test, space);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).max_frames, c->max_frames);
+	if (!c->max_frames || c->max_frames > 64)
+		return;
+
+	vt_mmap(test, space, VT_BASE, 64 * PAGE_SIZE, VT_RW, VT_FIXED);
+	for (i = 0; i < 64 && !ret; i++)
+		ret = tmm_space_translate(space, VT_BASE + i * PAGE_SIZE,
+					  VT_ACC_W | VT_ACC_U, &tpa, &fault);
+	KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+	KUNIT_EXPECT_EQ(test, vt_space_frames(space), c->max_frames);
+}
+
+/*
+ * user_max_frames counts the frames of all the spaces of a user, on any
+ * torus: what one space holds, another cannot take; what one gives back,
+ * by munmap or by being destroyed, another can.  A ceiling lowered below
+ * what is held takes nothing away and refuses every new frame.
+ */
+static void user_frame_ceiling_is_shared_by_the_users_spaces(struct kunit *test)
+{
+	struct tmm_torus *torus_a = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_torus *torus_b = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_limits *limits = vt_limits(test);
+	struct tmm_space *a = vt_space_create_limited(test, torus_a, limits, 0);
+	struct tmm_space *b = vt_space_create_limited(test, torus_b, limits, 0);
+	const u32 write = VT_ACC_W | VT_ACC_U;
+	long held = vt_user_frames(a);
+	u32 fault;
+	u64 tpa;
+
+	WRITE_ONCE(limits->user_max_frames, held + 6);
+	vt_mmap(test, a, VT_BASE, 8 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, b, VT_BASE, 8 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, a, VT_BASE, 3 * PAGE_SIZE, 0x1a);
+	vt_fill(test, b, VT_BASE, PAGE_SIZE, 0x1b);
+	KUNIT_ASSERT_EQ(test, vt_user_frames(a), held + 6);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 3 * PAGE_SIZE,
+						  write, &tpa, &fault), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(b, VT_BASE + PAGE_SIZE, write,
+						  &tpa, &fault), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(a), held + 6);
+
+	/* b's page and its table go back: a may take two frames. */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(b, VT_BASE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(a), held + 4);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 3 * PAGE_SIZE,
+						  write, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 4 * PAGE_SIZE,
+						  write, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 5 * PAGE_SIZE,
+						  write, &tpa, &fault), -ENOMEM);
+
+	/* Destroying b gives back its directory: one more fault succeeds. */
+	vt_space_destroy(test, b);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(a), held + 5);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 5 * PAGE_SIZE,
+						  write, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 6 * PAGE_SIZE,
+						  write, &tpa, &fault), -ENOMEM);
+
+	/* Lowered below what is held: nothing is taken, nothing is given. */
+	WRITE_ONCE(limits->user_max_frames, 1);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, a, VT_BASE + 2 * PAGE_SIZE),
+			0x1a);
+	KUNIT_EXPECT_EQ(test, vt_stats(a).nr_data_frames, 6u);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 6 * PAGE_SIZE,
+						  VT_ACC_U, &tpa, &fault),
+			-ENOMEM);
+	vt_expect_no_space(test, tmm_space_create(torus_a, limits, 0), -ENOMEM,
+			   "create under a lowered ceiling");
+	WRITE_ONCE(limits->user_max_frames, 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 6 * PAGE_SIZE,
+						  write, &tpa, &fault), 0);
+}
+
+/* Creates (and destroys) another space under the same ceilings. */
+static int vt_op_space_create_limited(struct tmm_space *space)
+{
+	struct tmm_space *other = tmm_space_create(space->torus, space->limits,
+						   0);
+
+	if (IS_ERR(other))
+		return PTR_ERR(other);
+	if (!other)
+		return -EFAULT;
+	tmm_space_destroy(other);
+	return 0;
+}
+
+/* Writes a word to a page of vt_setup_common() that has no frame yet. */
+static int vt_op_write_unpopulated(struct tmm_space *space)
+{
+	struct tmm_access res;
+	u32 value = 0x77;
+	int ret;
+
+	ret = tmm_space_write(space, VT_BASE + 14 * PAGE_SIZE, &value,
+			      sizeof(value), VT_ACC_U, &res);
+	return ret ?: res.fault ? -EFAULT : 0;
+}
+
+struct vt_ceiling_case {
+	const char *desc;
+	void (*setup)(struct kunit *test, struct tmm_space *space);
+	int (*op)(struct tmm_space *space);
+	int room;		/* frames left under user_max_frames */
+	bool plus_held;		/* ... plus as many as the space holds */
+	int ret;
+};
+
+static const struct vt_ceiling_case vt_ceiling_cases[] = {
+	{ "demand fault", vt_setup_demand, vt_op_demand_fault, 0, false,
+	  -ENOMEM },
+	{ "demand fault with room for its frame, not its table",
+	  vt_setup_demand, vt_op_demand_fault, 1, false, -ENOMEM },
+	{ "demand fault with room for its frame and table", vt_setup_demand,
+	  vt_op_demand_fault, 2, false, 0 },
+	{ "demand fault on a read", vt_setup_common, vt_op_demand_fault_read,
+	  0, false, -ENOMEM },
+	{ "write to a page without a frame", vt_setup_common,
+	  vt_op_write_unpopulated, 0, false, -ENOMEM },
+	{ "stack growth with room for its frame, not its table",
+	  vt_setup_common, vt_op_stack_growth, 1, false, -ENOMEM },
+	{ "MAP_POPULATE", vt_setup_common, vt_op_mmap_populate, 0, false,
+	  -ENOMEM },
+	{ "MAP_POPULATE with room for its pages, not its tables",
+	  vt_setup_common, vt_op_mmap_populate, 8, false, -ENOMEM },
+	{ "MAP_POPULATE with room for all but one table", vt_setup_common,
+	  vt_op_mmap_populate, 9, false, -ENOMEM },
+	{ "MAP_POPULATE with exactly enough room", vt_setup_common,
+	  vt_op_mmap_populate, 10, false, 0 },
+	{ "MAP_POPULATE placed, with room for its pages, not its table",
+	  vt_setup_common, vt_op_mmap_placed_populate, 3, false, -ENOMEM },
+	{ "clone", vt_setup_boundary, vt_op_clone, 0, false, -ENOMEM },
+	{ "clone with room for its directory only", vt_setup_boundary,
+	  vt_op_clone, 1, false, -ENOMEM },
+	{ "clone a frame short", vt_setup_boundary, vt_op_clone, -1, true,
+	  -ENOMEM },
+	{ "clone with exactly enough room", vt_setup_boundary, vt_op_clone, 0,
+	  true, 0 },
+	{ "creating another space", vt_setup_common,
+	  vt_op_space_create_limited, 0, false, -ENOMEM },
+	{ "creating another space with room for its directory",
+	  vt_setup_common, vt_op_space_create_limited, 1, false, 0 },
+};
+
+static void vt_ceiling_desc(const struct vt_ceiling_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_ceiling, vt_ceiling_cases, vt_ceiling_desc);
+
+/*
+ * At the user's frame ceiling every call that needs a frame fails with
+ * -ENOMEM (clone and create with ERR_PTR(-ENOMEM)) and changes nothing:
+ * not the space, not the torus, not what the user is charged; with exactly
+ * enough room it succeeds, and without the ceiling the refused call does.
+ */
+static void user_frame_ceiling_refuses_new_frames(struct kunit *test)
+{
+	const struct vt_ceiling_case *c = test->param_value;
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_limits *limits = vt_limits(test);
+	struct tmm_space *space = vt_space_create_limited(test, torus, limits,
+							  0);
+	struct vt_snapshot *before, *after;
+	long held;
+	int spaces;
+
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
+	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, before && after);
+	c->setup(test, space);
+	held = vt_user_frames(space);
+	spaces = vt_user_spaces(space);
+	WRITE_ONCE(limits->user_max_frames, held + c->room +
+		   (c->plus_held ? vt_space_frames(space) : 0));
+	vt_snapshot_take(test, space, before);
+
+	KUNIT_EXPECT_EQ(test, c->op(space), c->ret);
+	if (c->ret != -ENOMEM)
+		return;
+	vt_snapshot_take(test, space, after);
+	vt_snapshot_expect_equal(test, before, after, c->desc);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space), held);
+	KUNIT_EXPECT_EQ(test, vt_user_spaces(space), spaces);
+
+	WRITE_ONCE(limits->user_max_frames, 0);
+	KUNIT_EXPECT_EQ(test, c->op(space), 0);
+}
+
+/*
+ * max_spaces counts the live spaces of a user: at it, create and clone fail
+ * with -EMFILE and charge nothing; destroying one, or raising the ceiling,
+ * makes room for the next.
+ */
+static void user_space_ceiling_refuses_create_and_clone(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_limits *limits = vt_limits(test);
+	struct tmm_space *a = vt_space_create_limited(test, torus, limits, 0);
+	struct tmm_space *b;
+	int held = vt_user_spaces(a);
+	long frames;
+
+	WRITE_ONCE(limits->max_spaces, held + 1);
+	vt_mmap(test, a, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED | VT_POPULATE);
+	b = vt_space_create_limited(test, torus, limits, 0);
+	KUNIT_EXPECT_EQ(test, vt_user_spaces(a), held + 1);
+	frames = vt_user_frames(a);
+
+	vt_expect_no_space(test, tmm_space_create(torus, limits, 0), -EMFILE,
+			   "create past max_spaces");
+	vt_expect_no_space(test, tmm_space_clone(a), -EMFILE,
+			   "clone past max_spaces");
+	KUNIT_EXPECT_EQ(test, vt_user_spaces(a), held + 1);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(a), frames);
+	KUNIT_EXPECT_EQ(test, vt_torus_spaces(torus), 2u);
+
+	vt_space_destroy(test, b);
+	b = vt_space_register(test, tmm_space_clone(a));
+	KUNIT_EXPECT_EQ(test, vt_stats(b).nr_data_frames, 1u);
+	vt_expect_no_space(test, tmm_space_clone(b), -EMFILE,
+			   "clone of the clone past max_spaces");
+
+	WRITE_ONCE(limits->max_spaces, held + 2);
+	vt_space_create_limited(test, torus, limits, 0);
+	vt_expect_no_space(test, tmm_space_create(torus, limits, 0), -EMFILE,
+			   "create past a raised max_spaces");
+	KUNIT_EXPECT_EQ(test, vt_torus_spaces(torus), 3u);
+}
+
+struct vt_replace_case {
+	const char *desc;
+	bool user_ceiling;	/* full to user_max_frames, not the quota */
+	u32 extra;		/* pages mapped beyond the populated ones */
+	int err;
+};
+
+static const struct vt_replace_case vt_replace_cases[] = {
+	{ "space quota: the populated pages", false, 0, 0 },
+	{ "space quota: one page more", false, 1, -ENOMEM },
+	{ "user ceiling: the populated pages", true, 0, 0 },
+	{ "user ceiling: one page more", true, 1, -ENOMEM },
+};
+
+static void vt_replace_desc(const struct vt_replace_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_replace, vt_replace_cases, vt_replace_desc);
+
+/*
+ * With the quota (or the user's ceiling) exactly used up, MAP_FIXED |
+ * MAP_POPULATE over the populated pages succeeds, since the frames it
+ * replaces go back; one page more fails and changes nothing.
+ */
+static void mmap_fixed_populate_at_quota_reuses_replaced_frames(struct kunit *test)
+{
+	const struct vt_replace_case *c = test->param_value;
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_limits *limits = vt_limits(test);
+	const u32 nr = 8;
+	struct tmm_space *space = vt_space_create_limited(test, torus, limits,
+							  c->user_ceiling ? 0 :
+							  nr + 2);
+	struct vt_snapshot *before, *after;
+	u32 addr = VT_BASE, fault;
+	long held;
+	u64 tpa;
+	int ret;
+
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
+	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, before && after);
+	vt_mmap(test, space, VT_BASE, (nr + 1) * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, nr * PAGE_SIZE, 0x3a);
+	held = vt_user_frames(space);
+	if (c->user_ceiling)
+		WRITE_ONCE(limits->user_max_frames, held);
+	/* Full: the next page of the region cannot have a frame. */
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + nr * PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -ENOMEM);
+	vt_snapshot_take(test, space, before);
+
+	ret = tmm_space_mmap(space, &addr, (nr + c->extra) * PAGE_SIZE, VT_R,
+			     VT_FIXED | VT_POPULATE);
+	KUNIT_EXPECT_EQ(test, ret, c->err);
+	vt_snapshot_take(test, space, after);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space), held);
+	KUNIT_EXPECT_EQ(test, after->torus_free, before->torus_free);
+	if (ret) {
+		vt_snapshot_expect_equal(test, before, after, c->desc);
+		return;
+	}
+	vt_expect_spans(test, space, (const struct vt_span[]){
+				{ 0, nr, VT_R }, { nr, nr + 1, VT_RW } }, 2);
+	KUNIT_EXPECT_EQ(test, after->stats.nr_data_frames, nr);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + nr * PAGE_SIZE - 1),
+			0);
+}
+
+/* The layout the region cap cases start from: three regions and the stack. */
+static const struct vt_span vt_cap_layout[VT_MAX_SPANS] = {
+	{ 0, 3, VT_RW }, { 4, 5, VT_RW }, { 6, 7, VT_RX },
+};
+
+/* Four regions: vt_cap_layout and the stack. */
+static void vt_cap_setup_no_heap(struct kunit *test, struct tmm_space *space)
+{
+	vt_map_spans(test, space, vt_cap_layout);
+}
+
+/* Five regions: vt_cap_layout, a two-page heap and the stack. */
+static void vt_cap_setup(struct kunit *test, struct tmm_space *space)
+{
+	vt_cap_setup_no_heap(test, space);
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 2 * PAGE_SIZE),
+			VT_HEAP + 2 * PAGE_SIZE);
+}
+
+/* Five regions, the heap's last page unmapped under the break. */
+static void vt_cap_setup_heap_hole(struct kunit *test, struct tmm_space *space)
+{
+	vt_cap_setup(test, space);
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_HEAP + PAGE_SIZE,
+					       PAGE_SIZE), 0);
+}
+
+enum vt_cap_op {
+	VT_CAP_MMAP,		/* MAP_FIXED */
+	VT_CAP_PLACE,		/* no hint */
+	VT_CAP_MUNMAP,
+	VT_CAP_MPROTECT,
+	VT_CAP_BRK,		/* to addr; -ENOMEM when the break stays */
+	VT_CAP_GROW,		/* a write at addr, below the stack */
+};
+
+struct vt_cap_case {
+	const char *desc;
+	void (*setup)(struct kunit *test, struct tmm_space *space);
+	u32 cap;
+	enum vt_cap_op op;
+	u32 addr;
+	u64 length;
+	u32 prot;
+	int ret;
+	u32 nr_regions;		/* afterwards */
+};
+
+#define VT_P(n)		(VT_BASE + (n) * PAGE_SIZE)
+
+static const struct vt_cap_case vt_cap_cases[] = {
+	{ "mmap of a new region at the cap fails", vt_cap_setup, 5,
+	  VT_CAP_MMAP, VT_P(10), PAGE_SIZE, VT_R, -ENOMEM, 5 },
+	{ "placed mmap at the cap fails", vt_cap_setup, 5, VT_CAP_PLACE, 0,
+	  PAGE_SIZE, VT_R, -ENOMEM, 5 },
+	{ "mmap splitting a region at the cap fails", vt_cap_setup, 5,
+	  VT_CAP_MMAP, VT_P(1), PAGE_SIZE, VT_R, -ENOMEM, 5 },
+	{ "mmap growing a region at the cap", vt_cap_setup, 5, VT_CAP_MMAP,
+	  VT_P(5), PAGE_SIZE, VT_RX, 0, 5 },
+	{ "mmap replacing a whole region at the cap", vt_cap_setup, 5,
+	  VT_CAP_MMAP, VT_P(4), PAGE_SIZE, VT_R, 0, 5 },
+	{ "mmap joining two regions at the cap", vt_cap_setup, 5, VT_CAP_MMAP,
+	  VT_P(3), PAGE_SIZE, VT_RW, 0, 4 },
+	{ "mprotect splitting a region in three at the cap fails",
+	  vt_cap_setup, 5, VT_CAP_MPROTECT, VT_P(1), PAGE_SIZE, VT_R, -ENOMEM,
+	  5 },
+	{ "mprotect of a region's head at the cap fails", vt_cap_setup, 5,
+	  VT_CAP_MPROTECT, VT_P(0), PAGE_SIZE, VT_R, -ENOMEM, 5 },
+	{ "mprotect of a whole region at the cap", vt_cap_setup, 5,
+	  VT_CAP_MPROTECT, VT_P(6), PAGE_SIZE, VT_R, 0, 5 },
+	{ "munmap splitting a region at the cap fails", vt_cap_setup, 5,
+	  VT_CAP_MUNMAP, VT_P(1), PAGE_SIZE, 0, -ENOMEM, 5 },
+	{ "munmap of a region's tail at the cap", vt_cap_setup, 5,
+	  VT_CAP_MUNMAP, VT_P(2), PAGE_SIZE, 0, 0, 5 },
+	{ "munmap of a whole region at the cap", vt_cap_setup, 5,
+	  VT_CAP_MUNMAP, VT_P(4), PAGE_SIZE, 0, 0, 4 },
+	{ "brk creating the heap at the cap fails", vt_cap_setup_no_heap, 4,
+	  VT_CAP_BRK, VT_HEAP + PAGE_SIZE, 0, 0, -ENOMEM, 4 },
+	{ "brk growing the heap at the cap", vt_cap_setup, 5, VT_CAP_BRK,
+	  VT_HEAP + 4 * PAGE_SIZE, 0, 0, 0, 5 },
+	{ "brk growing past a hole in the heap at the cap fails",
+	  vt_cap_setup_heap_hole, 5, VT_CAP_BRK, VT_HEAP + 3 * PAGE_SIZE, 0, 0,
+	  -ENOMEM, 5 },
+	{ "brk shrinking the heap at the cap", vt_cap_setup, 5, VT_CAP_BRK,
+	  VT_HEAP + PAGE_SIZE, 0, 0, 0, 5 },
+	{ "stack growth at the cap", vt_cap_setup, 5, VT_CAP_GROW,
+	  VT_STACK - PAGE_SIZE, 0, 0, 0, 5 },
+	{ "munmap of a whole region above a lowered cap", vt_cap_setup, 3,
+	  VT_CAP_MUNMAP, VT_P(4), PAGE_SIZE, 0, 0, 4 },
+	{ "munmap across two regions above a lowered cap", vt_cap_setup, 3,
+	  VT_CAP_MUNMAP, VT_P(2), 3 * PAGE_SIZE, 0, 0, 4 },
+	{ "mmap joining two regions above a lowered cap", vt_cap_setup, 3,
+	  VT_CAP_MMAP, VT_P(3), PAGE_SIZE, VT_RW, 0, 4 },
+	{ "mprotect of a whole region above a lowered cap", vt_cap_setup, 3,
+	  VT_CAP_MPROTECT, VT_P(6), PAGE_SIZE, VT_R, 0, 5 },
+	{ "brk unmapping the heap above a lowered cap", vt_cap_setup, 3,
+	  VT_CAP_BRK, VT_HEAP, 0, 0, 0, 4 },
+	{ "brk growing the heap above a lowered cap", vt_cap_setup, 3,
+	  VT_CAP_BRK, VT_HEAP + 4 * PAGE_SIZE, 0, 0, 0, 5 },
+	{ "stack growth above a lowered cap", vt_cap_setup, 3, VT_CAP_GROW,
+	  VT_STACK - PAGE_SIZE, 0, 0, 0, 5 },
+	{ "munmap splitting a region above a lowered cap fails", vt_cap_setup,
+	  3, VT_CAP_MUNMAP, VT_P(1), PAGE_SIZE, 0, -ENOMEM, 5 },
+	{ "mprotect splitting a region above a lowered cap fails",
+	  vt_cap_setup, 3, VT_CAP_MPROTECT, VT_P(2), PAGE_SIZE, VT_R, -ENOMEM,
+	  5 },
+	{ "mmap of a new region above a lowered cap fails", vt_cap_setup, 3,
+	  VT_CAP_MMAP, VT_P(10), PAGE_SIZE, VT_R, -ENOMEM, 5 },
+};
+
+static void vt_cap_desc(const struct vt_cap_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_cap, vt_cap_cases, vt_cap_desc);
+
+/* Runs the operation of a region cap case. */
+static int vt_cap_run(struct tmm_space *space, const struct vt_cap_case *c)
+{
+	u32 addr = c->addr, fault;
+	u64 tpa;
+
+	switch (c->op) {
+	case VT_CAP_MMAP:
+		return tmm_space_mmap(space, &addr, c->length, c->prot,
+				      VT_FIXED);
+	case VT_CAP_PLACE:
+		return tmm_space_mmap(space, &addr, c->length, c->prot, 0);
+	case VT_CAP_MUNMAP:
+		return tmm_space_munmap(space, addr, c->length);
+	case VT_CAP_MPROTECT:
+		return tmm_space_mprotect(space, addr, c->length, c->prot);
+	case VT_CAP_BRK:
+		return tmm_space_brk(space, addr) == addr ? 0 : -ENOMEM;
+	case VT_CAP_GROW:
+		return tmm_space_translate(space, addr, VT_ACC_W | VT_ACC_U,
+					   &tpa, &fault);
+	}
+	return -EINVAL;
+}
+
+/*
+ * With max_regions set, a call that would leave more regions than the cap
+ * and more than there are fails with -ENOMEM and changes nothing, whichever
+ * call makes them (a new mapping, a split by mprotect or munmap, a heap
+ * that cannot merge); calls that keep or lower the count work, even above
+ * a cap lowered below the count.
+ */
+static void region_cap_refuses_calls_that_add_regions(struct kunit *test)
+{
+	const struct vt_cap_case *c = test->param_value;
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_limits *limits = vt_limits(test);
+	struct tmm_space *space = vt_space_create_limited(test, torus, limits,
+							  0);
+	struct vt_snapshot *before, *after;
+
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
+	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, before && after);
+	c->setup(test, space);
+	WRITE_ONCE(limits->max_regions, c->cap);
+	vt_snapshot_take(test, space, before);
+
+	KUNIT_EXPECT_EQ(test, vt_cap_run(space, c), c->ret);
+	vt_snapshot_take(test, space, after);
+	if (c->ret)
+		vt_snapshot_expect_equal(test, before, after, c->desc);
+	KUNIT_EXPECT_EQ(test, after->stats.nr_regions, c->nr_regions);
+	KUNIT_EXPECT_EQ(test, after->nr_regions, c->nr_regions);
+}
+
+/*
+ * The region counter's run: 2000 random mmap (fixed or not replacing),
+ * munmap, mprotect and brk calls in a 2 MiB window from the heap start,
+ * stack growth below the stack, clones, and a cap on regions that moves
+ * around the count (and now and then goes away).  A per-page model of the
+ * window predicts each result, the cap included, and after every call the
+ * dumped regions must be the model's and GET_STATS must count as many.
+ */
+#define VT_RC_PAGES	512u
+#define VT_RC_OPS	2000u
+#define VT_RC_NONE	0xff	/* a page in no region */
+
+struct vt_rc {
+	struct kunit *test;
+	struct tmm_space *space;
+	struct tmm_limits *limits;
+	struct rnd_state rnd;
+	struct torusmm_region *regions;
+	u32 brk;
+	u32 stack_start;
+	u32 op;
+	const char *what;
+	char desc[64];
+	u32 nr_capped;
+	u8 prot[VT_RC_PAGES];	/* a protection, or VT_RC_NONE */
+	u8 next[VT_RC_PAGES];	/* what the call being made would leave */
+};
+
+/* A random number below @n. */
+static u32 vt_rc_rand(struct vt_rc *m, u32 n)
+{
+	return prandom_u32_state(&m->rnd) % n;
+}
+
+/* Regions of a window state: runs of one protection, and the stack. */
+static u32 vt_rc_count(const u8 *prot)
+{
+	u32 page, n = 1;
+
+	for (page = 0; page < VT_RC_PAGES; page++)
+		if (prot[page] != VT_RC_NONE &&
+		    (!page || prot[page - 1] != prot[page]))
+			n++;
+	return n;
+}
+
+/* Whether the cap refuses going from the current state to m->next. */
+static bool vt_rc_refused(struct vt_rc *m)
+{
+	u32 cap = READ_ONCE(m->limits->max_regions);
+	u32 now = vt_rc_count(m->prot), then = vt_rc_count(m->next);
+
+	if (!cap || then <= cap || then <= now)
+		return false;
+	m->nr_capped++;
+	return true;
+}
+
+/* Whether every page of [first, first + nr) is unmapped (@none) or mapped. */
+static bool vt_rc_all(struct vt_rc *m, u32 first, u32 nr, bool none)
+{
+	bool unmapped;
+	u32 i;
+
+	for (i = first; i < first + nr; i++) {
+		unmapped = m->prot[i] == VT_RC_NONE;
+		if (unmapped != none)
+			return false;
+	}
+	return true;
+}
+
+/* A range of the window, mostly short. */
+static void vt_rc_pick(struct vt_rc *m, u32 *first, u32 *nr)
+{
+	*first = vt_rc_rand(m, VT_RC_PAGES);
+	*nr = vt_rc_rand(m, 8) ? 1 + vt_rc_rand(m, 8) : 1 + vt_rc_rand(m, 128);
+	*nr = min(*nr, VT_RC_PAGES - *first);
+	memcpy(m->next, m->prot, sizeof(m->prot));
+}
+
+static u32 vt_rc_va(u32 page)
+{
+	return VT_HEAP + page * PAGE_SIZE;
+}
+
+static int vt_rc_mmap(struct vt_rc *m)
+{
+	static const u8 prots[] = { VT_NONE, VT_R, VT_RW, VT_RX };
+	u32 first, nr, addr, prot = prots[vt_rc_rand(m, ARRAY_SIZE(prots))];
+	bool noreplace = !vt_rc_rand(m, 3);
+	int want = 0, ret;
+
+	vt_rc_pick(m, &first, &nr);
+	snprintf(m->desc, sizeof(m->desc), "mmap %s %#x, %u pages, prot %u",
+		 noreplace ? "fixed_noreplace" : "fixed", vt_rc_va(first), nr,
+		 prot);
+	m->what = m->desc;
+	memset(m->next + first, prot, nr);
+	if (noreplace && !vt_rc_all(m, first, nr, true))
+		want = -EEXIST;
+	else if (vt_rc_refused(m))
+		want = -ENOMEM;
+	addr = vt_rc_va(first);
+	ret = tmm_space_mmap(m->space, &addr, nr * PAGE_SIZE, prot,
+			     noreplace ? VT_NOREPLACE : VT_FIXED);
+	KUNIT_ASSERT_EQ_MSG(m->test, ret, want, "op %u: %s", m->op, m->what);
+	return ret;
+}
+
+static int vt_rc_munmap(struct vt_rc *m)
+{
+	u32 first, nr;
+	int want, ret;
+
+	vt_rc_pick(m, &first, &nr);
+	snprintf(m->desc, sizeof(m->desc), "munmap %#x, %u pages",
+		 vt_rc_va(first), nr);
+	m->what = m->desc;
+	memset(m->next + first, VT_RC_NONE, nr);
+	want = vt_rc_refused(m) ? -ENOMEM : 0;
+	ret = tmm_space_munmap(m->space, vt_rc_va(first), nr * PAGE_SIZE);
+	KUNIT_ASSERT_EQ_MSG(m->test, ret, want, "op %u: %s", m->op, m->what);
+	return ret;
+}
+
+static int vt_rc_mprotect(struct vt_rc *m)
+{
+	static const u8 prots[] = { VT_NONE, VT_R, VT_RW, VT_RX };
+	u32 first, nr, prot = prots[vt_rc_rand(m, ARRAY_SIZE(prots))];
+	int want, ret;
+
+	vt_rc_pick(m, &first, &nr);
+	snprintf(m->desc, sizeof(m->desc), "mprotect %#x, %u pages, prot %u",
+		 vt_rc_va(first), nr, prot);
+	m->what = m->desc;
+	memset(m->next + first, prot, nr);
+	want = !vt_rc_all(m, first, nr, false) || vt_rc_refused(m) ?
+	       -ENOMEM : 0;
+	ret = tmm_space_mprotect(m->space, vt_rc_va(first), nr * PAGE_SIZE,
+				 prot);
+	KUNIT_ASSERT_EQ_MSG(m->test, ret, want, "op %u: %s", m->op, m->what);
+	return ret;
+}
+
+static int vt_rc_brk(struct vt_rc *m)
+{
+	u32 want = VT_HEAP + vt_rc_rand(m, VT_RC_PAGES * PAGE_SIZE + 1);
+	u32 old_top = PAGE_ALIGN(m->brk), new_top = PAGE_ALIGN(want);
+	u32 old_page = (old_top - VT_HEAP) >> PAGE_SHIFT;
+	u32 new_page = (new_top - VT_HEAP) >> PAGE_SHIFT;
+	bool ok = true;
+	u32 got;
+
+	snprintf(m->desc, sizeof(m->desc), "brk from %#x to %#x", m->brk,
+		 want);
+	m->what = m->desc;
+	memcpy(m->next, m->prot, sizeof(m->prot));
+	if (new_page > old_page) {
+		ok = vt_rc_all(m, old_page, new_page - old_page, true);
+		memset(m->next + old_page, VT_RW, new_page - old_page);
+	} else if (new_page < old_page) {
+		memset(m->next + new_page, VT_RC_NONE, old_page - new_page);
+	}
+	ok = ok && !vt_rc_refused(m);
+	got = tmm_space_brk(m->space, want);
+	KUNIT_ASSERT_EQ_MSG(m->test, got, ok ? want : m->brk, "op %u: %s",
+			    m->op, m->what);
+	if (!ok)
+		return -ENOMEM;
+	m->brk = want;
+	return 0;
+}
+
+/* A write a few pages below the stack: it grows, no region is added. */
+static int vt_rc_grow(struct vt_rc *m)
+{
+	u32 page = m->stack_start - (1 + vt_rc_rand(m, 4)) * PAGE_SIZE, fault;
+	u64 tpa;
+
+	m->what = "stack growth";
+	memcpy(m->next, m->prot, sizeof(m->prot));
+	if (page < TMM_STACK_FLOOR)
+		return -ENOMEM;
+	KUNIT_ASSERT_EQ_MSG(m->test, tmm_space_translate(m->space, page,
+							 VT_ACC_W | VT_ACC_U,
+							 &tpa, &fault), 0,
+			    "op %u: stack growth to %#x", m->op, page);
+	m->stack_start = page;
+	return 0;
+}
+
+/* A clone counts as many regions as its source, and dumps as many. */
+static void vt_rc_clone(struct vt_rc *m)
+{
+	struct tmm_space *copy;
+	u32 count;
+
+	m->what = "clone";
+	memcpy(m->next, m->prot, sizeof(m->prot));
+	copy = vt_space_register(m->test, tmm_space_clone(m->space));
+	count = vt_regions(m->test, copy, m->regions, VT_RC_PAGES);
+	KUNIT_EXPECT_EQ_MSG(m->test, vt_stats(copy).nr_regions, count,
+			    "op %u: clone", m->op);
+	KUNIT_EXPECT_EQ_MSG(m->test, count, vt_rc_count(m->prot),
+			    "op %u: clone", m->op);
+	vt_space_destroy(m->test, copy);
+}
+
+/* The dumped regions and GET_STATS agree with the model. */
+static void vt_rc_check(struct vt_rc *m)
+{
+	struct kunit *test = m->test;
+	u32 count, nr = 0, page, end;
+
+	count = vt_regions(test, m->space, m->regions, VT_RC_PAGES);
+	KUNIT_ASSERT_EQ_MSG(test, vt_stats(m->space).nr_regions, count,
+			    "op %u (%s): counter and dump", m->op, m->what);
+	for (page = 0; page < VT_RC_PAGES; page = end) {
+		end = page + 1;
+		if (m->prot[page] == VT_RC_NONE)
+			continue;
+		while (end < VT_RC_PAGES && m->prot[end] == m->prot[page])
+			end++;
+		KUNIT_ASSERT_LT_MSG(test, nr, count,
+				    "op %u (%s): no region for [%#x, %#x) prot %u",
+				    m->op, m->what, vt_rc_va(page),
+				    vt_rc_va(end), m->prot[page]);
+		if (m->regions[nr].start != vt_rc_va(page) ||
+		    m->regions[nr].end != vt_rc_va(end) ||
+		    m->regions[nr].prot != m->prot[page])
+			KUNIT_ASSERT_FAILURE(test,
+					     "op %u (%s): region [%#x, %#x) prot %u, the model has [%#x, %#x) prot %u",
+					     m->op, m->what,
+					     m->regions[nr].start,
+					     m->regions[nr].end,
+					     m->regions[nr].prot,
+					     vt_rc_va(page), vt_rc_va(end),
+					     m->prot[page]);
+		nr++;
+	}
+	KUNIT_ASSERT_EQ_MSG(test, count, nr + 1, "op %u (%s): regions", m->op,
+			    m->what);
+	KUNIT_ASSERT_EQ(test, m->regions[nr].start, m->stack_start);
+	KUNIT_ASSERT_EQ(test, m->regions[nr].end, TORUSMM_STACK_TOP);
+}
+
+static void region_counter_matches_dump_under_random_ops(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, 1024);
+	struct tmm_limits *limits = vt_limits(test);
+	u32 cap;
+	struct vt_rc *m;
+	int ret;
+
+	m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->test = test;
+	m->limits = limits;
+	m->space = vt_space_create_limited(test, torus, limits, 0);
+	m->regions = kunit_kcalloc(test, VT_RC_PAGES, sizeof(*m->regions),
+				   GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m->regions);
+	m->brk = VT_HEAP;
+	m->stack_start = VT_STACK;
+	memset(m->prot, VT_RC_NONE, sizeof(m->prot));
+	prandom_seed_state(&m->rnd, 0x636f756e74);
+
+	for (m->op = 0; m->op < VT_RC_OPS; m->op++) {
+		if (!vt_rc_rand(m, 20)) {
+			cap = vt_rc_count(m->prot) + vt_rc_rand(m, 5);
+			cap = vt_rc_rand(m, 4) ? max(cap, 3u) - 2 : 0;
+			WRITE_ONCE(limits->max_regions, cap);
+		}
+		switch (vt_rc_rand(m, 100)) {
+		case 0 ... 34:
+			ret = vt_rc_mmap(m);
+			break;
+		case 35 ... 59:
+			ret = vt_rc_munmap(m);
+			break;
+		case 60 ... 84:
+			ret = vt_rc_mprotect(m);
+			break;
+		case 85 ... 96:
+			ret = vt_rc_brk(m);
+			break;
+		case 97 ... 98:
+			ret = vt_rc_grow(m);
+			break;
+		default:
+			vt_rc_clone(m);
+			ret = 0;
+			break;
+		}
+		if (!ret)
+			memcpy(m->prot, m->next, sizeof(m->prot));
+		vt_rc_check(m);
+		cond_resched();
+	}
+	kunit_info(test, "%u ops, %u refused by the cap, %u regions at the end",
+		   VT_RC_OPS, m->nr_capped, vt_rc_count(m->prot));
 }
 
 /*
@@ -2940,8 +4436,10 @@ static void vt_model_check_clone(struct vt_model *m, struct tmm_space *copy)
 		sp = tmm_space_lookup(m->space, va);
 		cp = tmm_space_lookup(copy, va);
 		KUNIT_ASSERT_EQ_MSG(test, cp & ~TORUSMM_PTE_FRAME_MASK,
-				    sp & ~TORUSMM_PTE_FRAME_MASK,
-				    "clone entry for %#x", va);
+				    sp & ~(TORUSMM_PTE_FRAME_MASK |
+					   TORUSMM_PTE_ACCESSED),
+				    "clone entry for %#x (old, as after fork)",
+				    va);
 		if (!(sp & TMM_PTE_HOLDS_FRAME))
 			continue;
 		KUNIT_ASSERT_NE(test, TMM_PTE_FRAME(cp), TMM_PTE_FRAME(sp));
@@ -3048,6 +4546,12 @@ static struct kunit_case vma_test_cases[] = {
 	KUNIT_CASE(space_create_has_only_the_stack_region),
 	KUNIT_CASE(space_destroy_returns_every_frame),
 	KUNIT_CASE(space_quota_limits_data_and_table_frames),
+	KUNIT_CASE_PARAM(space_quota_is_capped_by_max_frames,
+			 vt_quota_gen_params),
+	KUNIT_CASE(user_frame_ceiling_is_shared_by_the_users_spaces),
+	KUNIT_CASE_PARAM(user_frame_ceiling_refuses_new_frames,
+			 vt_ceiling_gen_params),
+	KUNIT_CASE(user_space_ceiling_refuses_create_and_clone),
 	KUNIT_CASE(fault_in_with_torus_full_returns_enomem),
 	KUNIT_CASE_PARAM(brk_moves_the_break_as_linux_does, vt_brk_gen_params),
 	KUNIT_CASE(brk_heap_pages_are_demand_zero),
@@ -3062,12 +4566,18 @@ static struct kunit_case vma_test_cases[] = {
 	KUNIT_CASE(mmap_hint_is_used_when_free),
 	KUNIT_CASE_PARAM(mmap_unusable_hint_places_top_down,
 			 vt_hint_gen_params),
+	KUNIT_CASE_PARAM(mmap_placement_stays_in_the_user_range,
+			 vt_place_gen_params),
+	KUNIT_CASE(placed_mmap_stays_in_window_and_never_overlaps),
+	KUNIT_CASE_PARAM(page_zero_is_never_mapped, vt_page_zero_gen_params),
 	KUNIT_CASE(mmap_is_zero_filled_on_demand),
 	KUNIT_CASE(mmap_populate_maps_every_page),
 	KUNIT_CASE(mmap_fixed_replaces_and_frees_old_pages),
 	KUNIT_CASE(mmap_fixed_noreplace_overlap_returns_eexist),
 	KUNIT_CASE(mmap_merges_adjacent_equal_regions),
 	KUNIT_CASE(mmap_populate_failure_keeps_replaced_mapping),
+	KUNIT_CASE_PARAM(mmap_fixed_populate_at_quota_reuses_replaced_frames,
+			 vt_replace_gen_params),
 	KUNIT_CASE_PARAM(munmap_rejects_bad_range, vt_munmap_error_gen_params),
 	KUNIT_CASE_PARAM(munmap_splits_and_removes_regions,
 			 vt_munmap_layout_gen_params),
@@ -3078,6 +4588,9 @@ static struct kunit_case vma_test_cases[] = {
 			 vt_mprotect_layout_gen_params),
 	KUNIT_CASE(mprotect_none_keeps_contents),
 	KUNIT_CASE(mprotect_read_only_makes_writes_fault),
+	KUNIT_CASE_PARAM(region_cap_refuses_calls_that_add_regions,
+			 vt_cap_gen_params),
+	KUNIT_CASE(region_counter_matches_dump_under_random_ops),
 	KUNIT_CASE_PARAM(translate_reports_fault_or_faults_in,
 			 vt_translate_gen_params),
 	KUNIT_CASE(translate_demand_faults_a_zeroed_frame),
@@ -3087,6 +4600,8 @@ static struct kunit_case vma_test_cases[] = {
 	KUNIT_CASE(translate_grows_stack_down),
 	KUNIT_CASE(translate_grows_stack_to_its_limit_only),
 	KUNIT_CASE(translate_stack_growth_stops_at_mapping),
+	KUNIT_CASE(translate_stack_does_not_grow_once_unmapped),
+	KUNIT_CASE(translate_stack_grows_with_its_protection),
 	KUNIT_CASE(write_read_roundtrip_across_pages),
 	KUNIT_CASE(write_stops_at_first_fault),
 	KUNIT_CASE(read_stops_at_first_fault),
