@@ -3,6 +3,8 @@
 # make            build the modules against KDIR
 # make demo       boot Debian's kernel in QEMU and run the demo client
 # make check      build, static checks, and every test in both test VMs
+# make fuzz       the model-checking fuzzer in the debug VM
+#                 (SEED=, OPS= or TIME= seconds, THREADS=, PARAMS= of torusmm.ko)
 # make deps       install the Debian packages the above need
 # make install    install the modules into KDIR's /lib/modules and depmod
 
@@ -17,7 +19,7 @@ else
 KDIR ?= /lib/modules/$(DEBIAN_ABI)/build
 endif
 
-.PHONY: all modules clients install deps demo check clean
+.PHONY: all modules clients install deps demo check fuzz clean
 
 all: modules
 
@@ -41,6 +43,12 @@ demo:
 check:
 	scripts/deps.sh --if-missing
 	scripts/check.sh
+
+fuzz:
+	scripts/deps.sh --if-missing
+	scripts/fuzz.sh $(if $(SEED),-s $(SEED)) $(if $(OPS),-n $(OPS)) \
+		$(if $(TIME),-T $(TIME)) $(if $(THREADS),-j $(THREADS)) \
+		$(if $(PARAMS),-p "$(PARAMS)")
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

@@ -147,6 +147,14 @@ for client in clients/torusmm-demo clients/torusmmctl; do
 done
 echo "test executables: $nr_tests (tests/out/64 and tests/out/32)"
 [ "$nr_tests" -gt 0 ] || echo "note: no test executables yet: zero kselftests will run"
+# The model-checking fuzzer, a bounded run in the debug VM: not a selftest,
+# so it lives in tests/out/fuzz, which the plans do not run.  The seed is
+# picked here and printed: make fuzz SEED=... OPS=... replays the run.
+fuzz_dirs=()
+[ -x tests/out/fuzz/torusmm_fuzz ] && fuzz_dirs+=(-a tests/out/fuzz=/fuzz)
+fuzz_seed=${TORUSMM_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+fuzz_ops=${TORUSMM_FUZZ_OPS:-25000}
+echo "fuzzer: seed $fuzz_seed, $fuzz_ops ops in the debug VM (make fuzz SEED=$fuzz_seed OPS=$fuzz_ops replays it)"
 
 heading "5. Result checker self-tests"
 tests/harness/test-check-log.sh 2>&1 | tee "$logs/test-check-log.log" || true
@@ -187,14 +195,29 @@ EOF
 	cat <<'EOF'
 load
 ls -l /dev/torusmm
-for test in /tests/64/* /tests/32/*; do
-	[ -f "$test" ] && [ -x "$test" ] || continue
-	echo "TORUSMM-TEST-BEGIN $test"
-	timeout -s KILL 300 "$test" >/tmp/test.out 2>&1
+selftest() {
+	echo "TORUSMM-TEST-BEGIN $1"
+	timeout -s KILL 300 "$1" >/tmp/test.out 2>&1
 	rc=$?
 	cat /tmp/test.out
 	rm -f /tmp/test.out
-	echo "TORUSMM-TEST-END $test rc=$rc"
+	echo "TORUSMM-TEST-END $1 rc=$rc"
+}
+for test in /tests/64/* /tests/32/*; do
+	[ -f "$test" ] && [ -x "$test" ] || continue
+	case $test in *_kill_test) continue ;; esac
+	selftest "$test"
+done
+unload
+# SIGKILL during long operations, on the largest torus the VM fits (3/4 of
+# what is available): long enough that an operation that ignored the
+# signal would show.
+run insmod /modules/torusmm_core.ko
+mb=$(( $(awk '/MemAvailable/ { print $2 }' /proc/meminfo) / 1024 * 3 / 4 ))
+run insmod /modules/torusmm.ko torus_mb=$mb
+echo "kill tests: one torus of $mb MiB"
+for test in /tests/64/*_kill_test /tests/32/*_kill_test; do
+	[ -f "$test" ] && [ -x "$test" ] && selftest "$test"
 done
 unload
 for round in 1 2; do
@@ -229,6 +252,17 @@ fi
 unload
 EOF
 	if [ "$kind" = debug ]; then
+		cat <<EOF
+# The fuzzer, with two tori so that TORUSMM_TORUS_ANY has a choice; its
+# verdict is its summary line and exit status (scripts/check.sh reads both).
+if [ -x /fuzz/torusmm_fuzz ]; then
+	run insmod /modules/torusmm_core.ko
+	run insmod /modules/torusmm.ko nr_tori=2
+	/fuzz/torusmm_fuzz --seed $fuzz_seed --ops $fuzz_ops
+	echo "TORUSMM-FUZZ-END rc=\$?"
+	unload
+fi
+EOF
 		cat <<'EOF'
 # kmemleak ignores objects younger than 5 s; scan twice to settle.
 echo scan >/sys/kernel/debug/kmemleak
@@ -252,6 +286,7 @@ vm_run() {
 	if [ "$kind" = debug ]; then
 		nr_suites=$(kunit_suites "$dir-kunit/torusmm_core.ko")
 		extra+=(-a "$dir-kunit/torusmm_core.ko=/modules/kunit/torusmm_core.ko")
+		extra+=("${fuzz_dirs[@]}")
 		checker_args+=(--expect-kunit)
 	fi
 	plan=$build/plan-$kind.sh
@@ -274,6 +309,29 @@ vm_run() {
 		--counts "$counts" "${checker_args[@]}" "$log" || true
 	[ -f "$counts" ] || { fail "$kind VM: the checker died"; return; }
 	tally "$kind VM" "$counts" "$log"
+}
+
+# fuzz_result LOG: echo the fuzzer's summary line from the debug VM's log;
+# one check: no model mismatch, no frame lost, exit status 0.
+fuzz_result() {
+	local line rc
+	# A VM that never booted leaves the last run's log behind.
+	if [ ! "$1" -nt "$build/plan-debug.sh" ]; then
+		fail "debug VM: fuzzer: the VM did not run"
+		return
+	fi
+	line=$(tr -d '\r' <"$1" | grep -E '^fuzz: seed [0-9]+, ' | tail -n 1) || true
+	rc=$(tr -d '\r' <"$1" | sed -n 's/^TORUSMM-FUZZ-END rc=\([0-9]*\).*/\1/p' | tail -n 1)
+	if [ -z "$line" ]; then
+		fail "debug VM: fuzzer: no summary line (it did not run or died; see $1)"
+		return
+	fi
+	echo "$line"
+	if [[ $line == *" 0 model mismatches, 0 frames lost" ]] && [ "$rc" = 0 ]; then
+		pass "debug VM: fuzzer, seed $fuzz_seed, $fuzz_ops ops"
+	else
+		fail "debug VM: fuzzer, exit status ${rc:-unknown} (its MISMATCH lines are in $1; make fuzz SEED=$fuzz_seed OPS=$fuzz_ops replays it)"
+	fi
 }
 
 # The number of KUnit suites a module holds: one pointer per suite in its
@@ -317,6 +375,7 @@ tally() {
 heading "6. Debug VM: KUnit, kselftests, load/unload, kmemleak, free pages"
 if [ $debug_ok -eq 1 ]; then
 	vm_run debug "$build/debug"
+	fuzz_result "$logs/vm-debug.log"
 else
 	fail "debug VM: skipped, the debug modules did not build"
 fi
