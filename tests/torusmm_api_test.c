@@ -1789,7 +1789,7 @@ static void set_param(struct __test_metadata *_metadata, const char *name,
 
 /* Create a space that the teardown closes; return its fd. */
 static int ceiling_space(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(ceiling) *self, int dev, __u32 quota)
+			 struct _test_data_ceiling *self, int dev, __u32 quota)
 {
 	int fd = torusmm_create_space(dev, 0, quota);
 

@@ -367,7 +367,7 @@ static int fill_spaces(struct __test_metadata *_metadata, int dev,
  * the user's frames are not all in the fixture's space.
  */
 static void hold_frames_elsewhere(struct __test_metadata *_metadata,
-				  FIXTURE_DATA(bad_input) *self)
+				  struct _test_data_bad_input *self)
 {
 	self->other_dev = torusmm_open();
 	ASSERT_LE(0, self->other_dev);
@@ -379,7 +379,7 @@ static void hold_frames_elsewhere(struct __test_metadata *_metadata,
 
 /* The frames every space the fixture holds has: all the user's frames. */
 static long long user_frames(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(bad_input) *self)
+			     struct _test_data_bad_input *self)
 {
 	long long frames = frames_used(_metadata, self->fd);
 	int i;
@@ -395,7 +395,7 @@ static long long user_frames(struct __test_metadata *_metadata,
 
 /* Set the row's module parameter, if it has one; teardown restores it. */
 static void set_row_param(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(bad_input) *self,
+			  struct _test_data_bad_input *self,
 			  const struct row_param *param)
 {
 	struct torusmm_space_stats stats;
@@ -464,6 +464,12 @@ static void make_user_memory(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, munmap(mem->unmapped, PAGE));
 }
 
+/* Empty the region tree of a fresh space: its only region is the stack. */
+static void unmap_the_stack(struct __test_metadata *_metadata, int fd)
+{
+	ASSERT_EQ(0, torusmm_munmap(fd, STACK_PAGE, PAGE));
+}
+
 FIXTURE_SETUP(bad_input)
 {
 	__u32 quota = TORUSMM_NO_QUOTA;
@@ -496,11 +502,10 @@ FIXTURE_SETUP(bad_input)
 	}
 	self->fd = torusmm_create_space(self->dev, 0, quota);
 	ASSERT_LE(0, self->fd) TH_LOG("create: %s", strerror(-self->fd));
-	if (variant->prepare == EMPTY_SPACE) {
-		ASSERT_EQ(0, torusmm_munmap(self->fd, STACK_PAGE, PAGE));
-	} else if (variant->prepare != FRESH_SPACE) {
+	if (variant->prepare == EMPTY_SPACE)
+		unmap_the_stack(_metadata, self->fd);
+	else if (variant->prepare != FRESH_SPACE)
 		build_space(_metadata, self->fd);
-	}
 	if (variant->prepare == FILL_QUOTA)
 		ASSERT_EQ(quota, frames_used(_metadata, self->fd));
 	if (variant->prepare == FILL_TORUS)

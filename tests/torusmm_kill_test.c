@@ -133,7 +133,7 @@ static __u32 torus_free(struct __test_metadata *_metadata, int dev,
 }
 
 /* In the child: do @a->op and exit, 0 when it worked.  No ASSERT here. */
-static void __attribute__((noreturn)) run_op(const struct long_op_args *a)
+static void run_op(const struct long_op_args *a)
 {
 	static unsigned char buf[TORUSMM_RW_MAX];
 	__u64 addr = ADDR, len = (__u64)a->pages * PAGE, off;
@@ -181,7 +181,7 @@ static void __attribute__((noreturn)) run_op(const struct long_op_args *a)
  * that moment until waitpid() returned.
  */
 static double time_op(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(kill) *self, const struct long_op_args *a,
+		      struct _test_data_kill *self, const struct long_op_args *a,
 		      bool kill_it)
 {
 	__u32 before = torus_free(_metadata, self->dev, self->torus);
@@ -217,7 +217,7 @@ static double time_op(struct __test_metadata *_metadata,
 
 /* Check that the torus has @expect free frames: nothing was leaked. */
 static void expect_free(struct __test_metadata *_metadata,
-			FIXTURE_DATA(kill) *self, __u32 expect,
+			struct _test_data_kill *self, __u32 expect,
 			const char *after)
 {
 	EXPECT_EQ(expect, torus_free(_metadata, self->dev, self->torus))
@@ -230,7 +230,7 @@ static void expect_free(struct __test_metadata *_metadata,
  * whichever measurement happens to come first.
  */
 static void warm_up(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(kill) *self)
+		    struct _test_data_kill *self)
 {
 	__u32 free = torus_free(_metadata, self->dev, self->torus);
 	__u64 addr = ADDR;
@@ -248,7 +248,7 @@ static void warm_up(struct __test_metadata *_metadata,
 
 /* How long an idle child holding a small space takes to die. */
 static double idle_kill(struct __test_metadata *_metadata,
-			FIXTURE_DATA(kill) *self)
+			struct _test_data_kill *self)
 {
 	struct long_op_args idle = {
 		.op = OP_IDLE, .dev = self->dev, .torus = self->torus,
@@ -269,7 +269,7 @@ static void expect_prompt(struct __test_metadata *_metadata,
 			  enum long_op op, __u32 pages, double full,
 			  double killed, double idle)
 {
-	ksft_print_msg("%s of %u pages: %.3f s uninterrupted, %.3f s from SIGKILL to reaped, %.3f s for an idle child\n",
+	ksft_print_msg("%s of %u pages: %.3f s uninterrupted, %.3f s killed, %.3f s idle\n",
 		       op_names[op], pages, full, killed, idle);
 	ASSERT_LT(idle, full) TH_LOG("the operation is too short to judge");
 	EXPECT_LT(2 * (killed - idle), full - idle)
@@ -352,7 +352,7 @@ TEST_F_TIMEOUT(kill, sigkill_ends_a_clone_of_a_large_space_promptly, 280)
  * loop, so that it is inside a copy whenever the signal comes.
  */
 static void rw_killed_promptly(struct __test_metadata *_metadata,
-			       FIXTURE_DATA(kill) *self, enum long_op op)
+			       struct _test_data_kill *self, enum long_op op)
 {
 	struct long_op_args one = {
 		.op = op, .dev = self->dev, .torus = self->torus,

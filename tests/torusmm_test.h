@@ -16,6 +16,8 @@
 
 #include <linux/torusmm.h>
 
+#include "kselftest.h"
+
 #define PAGE		TORUSMM_PAGE_SIZE
 #define R		TORUSMM_PROT_READ
 #define RW		(TORUSMM_PROT_READ | TORUSMM_PROT_WRITE)
@@ -56,7 +58,7 @@ static const char *const torusmm_tunables[] = {
  * when it exits.
  */
 static struct {
-	long long value[sizeof(torusmm_tunables) / sizeof(torusmm_tunables[0])];
+	long long value[ARRAY_SIZE(torusmm_tunables)];
 	pid_t main_pid;
 } torusmm_saved;
 
@@ -99,7 +101,7 @@ static inline void torusmm_tunables_restore(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(torusmm_tunables) / sizeof(torusmm_tunables[0]);
+	for (i = 0; i < ARRAY_SIZE(torusmm_tunables);
 	     i++) {
 		if (torusmm_saved.value[i] < 0 ||
 		    torusmm_param_get(torusmm_tunables[i]) ==
@@ -116,7 +118,7 @@ static void __attribute__((constructor)) torusmm_tunables_save(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(torusmm_tunables) / sizeof(torusmm_tunables[0]);
+	for (i = 0; i < ARRAY_SIZE(torusmm_tunables);
 	     i++)
 		torusmm_saved.value[i] = torusmm_param_get(torusmm_tunables[i]);
 	torusmm_saved.main_pid = getpid();
