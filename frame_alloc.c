@@ -25,6 +25,12 @@
  * The original design called its flat scan "O(1)"; @words_scanned counts
  * the words each allocation reads so that the claim is measured.
  *
+ * A frame has a reference count beside its bit: one per page-table entry
+ * that maps it, so that clones share frames copy-on-write and a frame
+ * returns to the torus with its last entry.  Each torus also has a shared
+ * zero frame, TMM_ZERO_FRAME, outside the bitmap and the counts: reads of
+ * never-written memory map it, so they cost no frame.
+ *
  * Each torus has its own spinlock; nothing on the allocation path takes a
  * global lock.  Frames are zeroed after they leave the lock and before they
  * are handed out, so no data passes from one address space to another.
@@ -129,6 +135,12 @@ struct tmm_torus *tmm_torus_create(unsigned int id, u32 nr_frames)
 	torus->pages = kvcalloc(nr_frames, sizeof(*torus->pages), GFP_KERNEL);
 	if (!torus->pages)
 		goto free_full_top;
+	torus->refs = kvcalloc(nr_frames, sizeof(*torus->refs), GFP_KERNEL);
+	if (!torus->refs)
+		goto free_pages_array;
+	torus->zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!torus->zero_page)
+		goto free_refs;
 
 	/* Bits past the last frame or word read as full and are never used. */
 	tail = nr_frames % BITS_PER_LONG;
@@ -145,6 +157,10 @@ struct tmm_torus *tmm_torus_create(unsigned int id, u32 nr_frames)
 
 release_pages:
 	tmm_torus_release(torus);
+	__free_page(torus->zero_page);
+free_refs:
+	kvfree(torus->refs);
+free_pages_array:
 	kvfree(torus->pages);
 free_full_top:
 	kvfree(torus->full_top);
@@ -175,6 +191,8 @@ void tmm_torus_destroy(struct tmm_torus *torus)
 		pr_err("torusmm: torus %u destroyed with %u frames in use\n",
 		       torus->id, torus->nr_frames - torus->nr_free);
 	tmm_torus_release(torus);
+	__free_page(torus->zero_page);
+	kvfree(torus->refs);
 	kvfree(torus->pages);
 	kvfree(torus->full_top);
 	kvfree(torus->full);
@@ -260,6 +278,8 @@ int tmm_frame_alloc(struct tmm_torus *torus, enum tmm_frame_use use, u32 *frame)
 		__set_bit(index, torus->table);
 		torus->nr_table_frames++;
 	}
+	if (index >= 0)
+		atomic_set(&torus->refs[index], 1);
 	spin_unlock(&torus->lock);
 	if (index < 0)
 		return index;
@@ -269,33 +289,52 @@ int tmm_frame_alloc(struct tmm_torus *torus, enum tmm_frame_use use, u32 *frame)
 	return 0;
 }
 
+/* The index of @frame in @torus, or -EINVAL (with a ratelimited warning). */
+static long tmm_frame_index(struct tmm_torus *torus, u32 frame)
+{
+	u32 index = frame - TMM_FRAME_FIRST;
+
+	if (frame < TMM_FRAME_FIRST || index >= torus->nr_frames) {
+		pr_warn_ratelimited("torusmm: torus %u: frame %#x is outside the torus\n",
+				    torus->id, frame);
+		return -EINVAL;
+	}
+	return index;
+}
+
 /**
- * tmm_frame_free() - return a frame to its torus
+ * tmm_frame_free() - drop a reference to a frame; the last frees it
  * @torus: the torus the frame came from
  * @frame: the frame number
  *
  * A frame outside the torus, or one that is not allocated (a double free),
  * is refused with a ratelimited warning; the bitmap is left as it was.
+ * The zero frame is never freed and takes no reference.
  *
  * Context: any context that may take a spinlock; takes @torus->lock.
  * Return: 0, or -EINVAL for a frame that is out of range or not allocated.
  */
 int tmm_frame_free(struct tmm_torus *torus, u32 frame)
 {
-	u32 index = frame - TMM_FRAME_FIRST;
+	long index;
 
-	if (frame < TMM_FRAME_FIRST || index >= torus->nr_frames) {
-		pr_warn_ratelimited("torusmm: torus %u: free of frame %#x outside the torus\n",
-				    torus->id, frame);
-		return -EINVAL;
-	}
+	if (frame == TMM_ZERO_FRAME)
+		return 0;
+	index = tmm_frame_index(torus, frame);
+	if (index < 0)
+		return index;
 
 	spin_lock(&torus->lock);
-	if (!test_bit(index, torus->used)) {
+	if (!test_bit(index, torus->used) ||
+	    WARN_ON_ONCE(atomic_read(&torus->refs[index]) < 1)) {
 		spin_unlock(&torus->lock);
 		pr_warn_ratelimited("torusmm: torus %u: double free of frame %#x\n",
 				    torus->id, frame);
 		return -EINVAL;
+	}
+	if (!atomic_dec_and_test(&torus->refs[index])) {
+		spin_unlock(&torus->lock);
+		return 0;
 	}
 	__clear_bit(index, torus->used);
 	__clear_bit(index / BITS_PER_LONG, torus->full);
@@ -308,17 +347,69 @@ int tmm_frame_free(struct tmm_torus *torus, u32 frame)
 }
 
 /**
+ * tmm_frame_get() - take one more reference to an allocated frame
+ * @torus: the torus the frame came from
+ * @frame: the frame number; the zero frame takes no reference
+ *
+ * Context: any context that may take a spinlock; takes @torus->lock.
+ * Return: 0, or -EINVAL for a frame that is out of range or not allocated.
+ */
+int tmm_frame_get(struct tmm_torus *torus, u32 frame)
+{
+	long index;
+	int err = 0;
+
+	if (frame == TMM_ZERO_FRAME)
+		return 0;
+	index = tmm_frame_index(torus, frame);
+	if (index < 0)
+		return index;
+	spin_lock(&torus->lock);
+	if (!test_bit(index, torus->used) ||
+	    atomic_read(&torus->refs[index]) < 1)
+		err = -EINVAL;
+	else
+		atomic_inc(&torus->refs[index]);
+	spin_unlock(&torus->lock);
+	if (err)
+		pr_warn_ratelimited("torusmm: torus %u: reference to free frame %#x\n",
+				    torus->id, frame);
+	return err;
+}
+
+/**
+ * tmm_frame_refs() - how many page-table entries map a frame
+ * @torus: the torus
+ * @frame: the frame number
+ *
+ * Context: any context.  The count may change unless every sharer's lock
+ * is held; 1 means only the caller's entry maps it.
+ * Return: the count; 0 for a free frame, the zero frame or a bad number.
+ */
+u32 tmm_frame_refs(struct tmm_torus *torus, u32 frame)
+{
+	u32 index = frame - TMM_FRAME_FIRST;
+
+	if (frame < TMM_FRAME_FIRST || index >= torus->nr_frames)
+		return 0;
+	return atomic_read(&torus->refs[index]);
+}
+
+/**
  * tmm_frame_page() - the page behind a frame number
  * @torus: the torus
  * @frame: the frame number
  *
  * Context: any context.
- * Return: the page, or NULL when @frame is outside @torus.
+ * Return: the page (the zero frame's for TMM_ZERO_FRAME), or NULL when
+ * @frame is outside @torus.
  */
 struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame)
 {
 	u32 index = frame - TMM_FRAME_FIRST;
 
+	if (frame == TMM_ZERO_FRAME)
+		return torus->zero_page;
 	if (frame < TMM_FRAME_FIRST || index >= torus->nr_frames)
 		return NULL;
 	return torus->pages[index];

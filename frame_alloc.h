@@ -19,6 +19,8 @@ struct page;
  */
 #define TMM_TORUS_MAX_FRAMES	((u32)((1ull << 32) - TORUSMM_TORUS_BASE) >> PAGE_SHIFT)
 #define TMM_FRAME_FIRST		(TORUSMM_TORUS_BASE >> PAGE_SHIFT)
+/* The shared zero frame of every torus: just below its first frame. */
+#define TMM_ZERO_FRAME		(TORUSMM_ZERO_FRAME_TPA >> PAGE_SHIFT)
 
 /* What a frame is allocated for; each has its own fault point and counter. */
 enum tmm_frame_use {
@@ -39,6 +41,8 @@ enum tmm_frame_use {
  * @next_full_word: word of @full where the next search starts (next fit)
  * @allocs: successful allocations
  * @words_scanned: words of @full and @used read by those allocations
+ * @refs: per frame, the page-table entries that map it (1 once allocated)
+ * @zero_page: the shared zero frame, TMM_ZERO_FRAME, outside the bitmap
  * @pages: the frames, as independent order-0 pages
  * @nr_frames: frames in the torus
  * @nr_words: words in @used
@@ -59,6 +63,8 @@ struct tmm_torus {
 	u64 allocs;
 	u64 words_scanned;
 
+	atomic_t *refs;
+	struct page *zero_page;
 	struct page **pages;
 	u32 nr_frames;
 	u32 nr_words;
@@ -93,6 +99,8 @@ struct tmm_torus *tmm_torus_create(unsigned int id, u32 nr_frames);
 void tmm_torus_destroy(struct tmm_torus *torus);
 int tmm_frame_alloc(struct tmm_torus *torus, enum tmm_frame_use use, u32 *frame);
 int tmm_frame_free(struct tmm_torus *torus, u32 frame);
+int tmm_frame_get(struct tmm_torus *torus, u32 frame);
+u32 tmm_frame_refs(struct tmm_torus *torus, u32 frame);
 struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame);
 void tmm_torus_get_stats(struct tmm_torus *torus, struct tmm_torus_stats *stats);
 

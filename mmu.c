@@ -15,9 +15,17 @@
  * reused under it: that is how READ and WRITE copy, and how the shadow
  * inserts a hardware entry that can never outlive the software one.
  *
- * The walk runs with the lock shared.  A demand fault needs it exclusive; its
- * frame is taken and zeroed before, with no lock held, once the shared walk
- * has seen that the region allows the access, so zeroing blocks nobody.
+ * A read (or fetch) of a page never written maps the torus's shared zero
+ * frame, read-only and copy-on-write, and costs no frame.  A write to a
+ * copy-on-write entry (the zero frame, or a frame a clone shares) that the
+ * region allows gives the entry a frame of its own: a copy, or the same
+ * frame made writable when no other entry maps it any more.  Either change
+ * of translation is told to the space's observers before the lock drops.
+ *
+ * The walk runs with the lock shared.  A demand or copy-on-write fault needs
+ * it exclusive; its frame is taken and zeroed before, with no lock held, once
+ * the shared walk has seen that the region allows the access, so zeroing
+ * blocks nobody.
  */
 
 #include <linux/highmem.h>
@@ -30,9 +38,70 @@
 #include "space.h"
 
 /*
+ * Map the zero frame, read-only and copy-on-write, at @page: a read of memory
+ * never written.  Only a table may be needed.
+ */
+static int tmm_space_fault_zero(struct tmm_space *space, u32 page, u32 prot,
+				bool grow)
+{
+	struct tmm_pagetable *pt = &space->pt;
+	u32 pte = (tmm_prot_to_pte(prot) & ~TORUSMM_PTE_WRITABLE) |
+		  TORUSMM_PTE_COW;
+	int err;
+
+	if (pt->max_frames && tmm_pt_frames_used(pt) +
+	    tmm_pt_tables_needed(pt, page, page + PAGE_SIZE) > pt->max_frames)
+		return -ENOMEM;
+	err = tmm_pt_prealloc(pt, page, page + PAGE_SIZE);
+	if (err)
+		return err;
+	if (grow) {
+		err = tmm_space_grow_stack(space, page, prot);
+		if (err)
+			goto trim_table;
+	}
+	err = tmm_pt_map(pt, page, TMM_ZERO_FRAME, pte, 0);
+	if (WARN_ON_ONCE(err))
+		goto trim_table;
+	atomic64_inc(&space->nr_faults);
+	return 0;
+
+trim_table:
+	tmm_pt_trim(pt, page, page + PAGE_SIZE);
+	return err;
+}
+
+/*
+ * A write to a copy-on-write entry that the region allows: tell the
+ * observers, whose translations of the page map the old frame, then give the
+ * entry a frame of its own.
+ * Return: 0, -EFAULT when the region does not allow the write, -ENOMEM.
+ */
+static int tmm_space_unshare(struct tmm_space *space, u32 va, u32 *spare)
+{
+	u32 page = va & PAGE_MASK, prot;
+	bool grow;
+	int err;
+
+	lockdep_assert_held_write(&space->lock);
+	err = tmm_space_fault_prot(space, page, &prot, &grow);
+	if (err || grow || !tmm_prot_allows(prot, TORUSMM_ACCESS_WRITE))
+		return -EFAULT;
+	/*
+	 * Drop what maps the old frame before our reference to it goes: its
+	 * other sharer may then make it writable.
+	 */
+	tmm_space_changed(space, page, page + PAGE_SIZE);
+	err = tmm_pt_unshare(&space->pt, page, tmm_prot_to_pte(prot), spare);
+	if (err == -ENOENT)
+		return 0;	/* unmapped meanwhile: the retried walk says */
+	return err;
+}
+
+/*
  * Fault in the page at @va for @access, growing the stack when the page lies
- * just below it.  *@spare is a zeroed frame charged to the space's user
- * (or 0): it is used and cleared when a frame is needed.  Allocations come
+ * just below it.  *@spare is a zeroed frame from the torus, not charged (or
+ * 0): it is charged, used and cleared when a frame is needed.  Allocations come
  * first, the region store after them, and the map last, which cannot fail
  * once its table exists.
  * Return: 0 when @va now holds a frame, -EFAULT when the access is not
@@ -58,10 +127,14 @@ static int tmm_space_fault(struct tmm_space *space, u32 va, u32 access,
 	if (tmm_pt_lookup(pt, page) & TMM_PTE_HOLDS_FRAME)
 		return 0;	/* another thread faulted it in */
 
+	if (!(access & TORUSMM_ACCESS_WRITE))
+		return tmm_space_fault_zero(space, page, prot, grow);
 	if (pt->max_frames && tmm_pt_frames_used(pt) + 1 +
 	    tmm_pt_tables_needed(pt, page, page + PAGE_SIZE) > pt->max_frames)
 		return -ENOMEM;
 	if (*spare) {
+		if (!tmm_pt_charge(pt, 1, 0))
+			return -ENOMEM;
 		frame = *spare;
 		*spare = 0;
 	} else {
@@ -91,8 +164,8 @@ free_frame:
 }
 
 /*
- * Whether a not-present fault at @va for @access would be served, looked at
- * with the lock shared: the region (or the stack) allows it.
+ * Whether a fault at @va for @access would be served, looked at with the
+ * lock shared: the region (or the stack) allows it.
  */
 static bool tmm_space_may_fault(struct tmm_space *space, u32 va, u32 access)
 {
@@ -102,6 +175,23 @@ static bool tmm_space_may_fault(struct tmm_space *space, u32 va, u32 access)
 	lockdep_assert_held(&space->lock);
 	return !tmm_space_fault_prot(space, va & PAGE_MASK, &prot, &grow) &&
 	       tmm_prot_allows(prot, access);
+}
+
+/*
+ * Whether a fault the walk reported is one the MMU fixes: a not-present page
+ * the region allows, or a write to a copy-on-write entry the region allows.
+ */
+static bool tmm_space_fixable(struct tmm_space *space, u32 va, u32 access,
+			      const struct tmm_translation *tr)
+{
+	if (access & TMM_ACCESS_PEEK)
+		return false;
+	if (tr->fault & TORUSMM_FAULT_PROTECTION)
+		return (access & TORUSMM_ACCESS_WRITE) &&
+		       (tr->pte & TORUSMM_PTE_COW) &&
+		       (tr->pte & TORUSMM_PTE_PRESENT) &&
+		       tmm_space_may_fault(space, va, access);
+	return tmm_space_may_fault(space, va, access);
 }
 
 /**
@@ -138,20 +228,42 @@ int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
 	memset(tr, 0, sizeof(*tr));
 	down_read(&space->lock);
 	err = tmm_pt_access(pt, va, access, &tr->tpa, &tr->fault, &tr->pte);
-	if (err == -EFAULT && !(tr->fault & TORUSMM_FAULT_PROTECTION) &&
-	    !(access & TMM_ACCESS_PEEK) &&
-	    tmm_space_may_fault(space, va, access)) {
+	if (err == -EFAULT && tmm_space_fixable(space, va, access, tr)) {
+		bool cow = tr->fault & TORUSMM_FAULT_PROTECTION;
+		u32 frame = TMM_PTE_FRAME(tr->pte);
+
 		up_read(&space->lock);
-		/* Zero the frame with no lock held; it may go unused. */
-		err = tmm_pt_frame_alloc(pt, &spare);
-		if (err)
-			return err;
+		/*
+		 * Zero a frame with no lock held, if the fault will want one:
+		 * a write, but not one to a frame no one else maps any more.
+		 * The frame is charged when used; it may go unused.
+		 */
+		if ((access & TORUSMM_ACCESS_WRITE) &&
+		    (!cow || frame == TMM_ZERO_FRAME ||
+		     tmm_frame_refs(space->torus, frame) > 1)) {
+			err = tmm_frame_alloc(space->torus, TMM_FRAME_DATA,
+					      &spare);
+			if (err)
+				return err;
+		}
 		down_write(&space->lock);
 		exclusive = true;
-		err = tmm_space_fault(space, va, access, &spare);
-		if (!err)
-			err = tmm_pt_access(pt, va, access, &tr->tpa,
-					    &tr->fault, &tr->pte);
+		/*
+		 * Walk again: another thread may have changed the entry while
+		 * no lock was held (a read that raced this write may have
+		 * mapped the zero frame, which now needs unsharing).
+		 */
+		err = tmm_pt_access(pt, va, access, &tr->tpa, &tr->fault,
+				    &tr->pte);
+		if (err == -EFAULT && tmm_space_fixable(space, va, access, tr)) {
+			if (tr->fault & TORUSMM_FAULT_PROTECTION)
+				err = tmm_space_unshare(space, va, &spare);
+			else
+				err = tmm_space_fault(space, va, access, &spare);
+			if (!err)
+				err = tmm_pt_access(pt, va, access, &tr->tpa,
+						    &tr->fault, &tr->pte);
+		}
 	}
 	if (!err && fn) {
 		struct page *page = tmm_frame_page(space->torus,
@@ -160,7 +272,7 @@ int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
 		err = WARN_ON_ONCE(!page) ? -EIO : fn(page, tr, data);
 	}
 	if (spare)
-		tmm_pt_frame_free(pt, spare);
+		WARN_ON_ONCE(tmm_frame_free(space->torus, spare));
 	if (exclusive)
 		up_write(&space->lock);
 	else

@@ -19,6 +19,13 @@
  * grant write and user so that the leaf decides, as Linux's do; the walker
  * still combines both levels as x86 does.
  *
+ * An entry owns one reference to its frame (frame_alloc.c counts them):
+ * tmm_pt_clone() shares every frame copy-on-write (TORUSMM_PTE_COW, writable
+ * cleared on both sides) and tmm_pt_unshare() gives an entry a frame of its
+ * own at the first write.  Entries may also map the torus's zero frame,
+ * which nobody owns: such entries count in @counts (they keep their table)
+ * but not in @nr_pages, any quota or any user's charge.
+ *
  * The owner's rwsem (@pt->lock) serialises changes; translation runs under
  * the read side and sets accessed and dirty bits with cmpxchg, as a hardware
  * walker does beside other walkers.  Once the shadow maps these tables into
@@ -156,6 +163,8 @@ void tmm_pt_uncharge(struct tmm_pagetable *pt, u32 nr)
  */
 void tmm_pt_frame_free(struct tmm_pagetable *pt, u32 frame)
 {
+	if (frame == TMM_ZERO_FRAME)
+		return;		/* shared by all, charged to none */
 	if (WARN_ON_ONCE(tmm_frame_free(pt->torus, frame)))
 		return;
 	if (pt->user)
@@ -210,7 +219,8 @@ static u32 tmm_pt_clear(struct tmm_pagetable *pt, u32 va, u32 *ptep)
 	u32 pdx = TMM_PDX(va);
 
 	WRITE_ONCE(*ptep, 0);
-	pt->nr_pages--;
+	if (TMM_PTE_FRAME(pte) != TMM_ZERO_FRAME)
+		pt->nr_pages--;
 	if (!--pt->counts[pdx])
 		tmm_pt_drop_table(pt, pdx);
 	return TMM_PTE_FRAME(pte);
@@ -328,8 +338,9 @@ void tmm_pt_destroy(struct tmm_pagetable *pt)
  * tmm_pt_map() - map a frame at a virtual address
  * @pt: the page table
  * @va: page-aligned virtual address
- * @frame: the frame; @pt owns it from now on
- * @pte_flags: bits of TMM_PTE_PROT_MASK
+ * @frame: the frame; @pt owns it (one reference) from now on.  The zero
+ *	   frame (TMM_ZERO_FRAME) is owned by nobody and not counted.
+ * @pte_flags: bits of TMM_PTE_PROT_MASK, plus TORUSMM_PTE_COW
  * @flags: TMM_PT_REPLACE to replace (and free) a frame already mapped
  *
  * Context: @pt->lock held for write; sleeps.
@@ -347,13 +358,15 @@ int tmm_pt_map(struct tmm_pagetable *pt, u32 va, u32 frame, u32 pte_flags,
 
 	lockdep_assert_held_write(pt->lock);
 
-	if ((va & ~PAGE_MASK) || (pte_flags & ~TMM_PTE_PROT_MASK) ||
+	if ((va & ~PAGE_MASK) ||
+	    (pte_flags & ~(TMM_PTE_PROT_MASK | TORUSMM_PTE_COW)) ||
 	    (flags & ~TMM_PT_REPLACE))
 		return -EINVAL;
 
 	ptep = tmm_pt_entry(pt, va);
 	if (!ptep) {
-		err = tmm_pt_add_table(pt, pdx, 1);
+		/* The page counts against the quota too, unless it is the zero frame. */
+		err = tmm_pt_add_table(pt, pdx, frame != TMM_ZERO_FRAME);
 		if (err)
 			return err;
 		ptep = tmm_pt_entry(pt, va);
@@ -362,14 +375,16 @@ int tmm_pt_map(struct tmm_pagetable *pt, u32 va, u32 frame, u32 pte_flags,
 	} else if (*ptep & TMM_PTE_HOLDS_FRAME) {
 		if (!(flags & TMM_PT_REPLACE))
 			return -EEXIST;
+		if (TMM_PTE_FRAME(*ptep) != TMM_ZERO_FRAME)
+			pt->nr_pages--;
 		tmm_pt_frame_free(pt, TMM_PTE_FRAME(*ptep));
-		pt->nr_pages--;
 		pt->counts[pdx]--;
 	}
 
 	WRITE_ONCE(*ptep, (frame << PAGE_SHIFT) | pte_flags);
 	pt->counts[pdx]++;
-	pt->nr_pages++;
+	if (frame != TMM_ZERO_FRAME)
+		pt->nr_pages++;
 	return 0;
 }
 
@@ -417,6 +432,21 @@ void tmm_pt_unmap_range(struct tmm_pagetable *pt, u32 start, u64 end)
 	tmm_pt_walk(pt, start, end, tmm_pt_unmap_one, pt);
 }
 
+/*
+ * New protection bits for one entry; a copy-on-write entry stays read-only
+ * whatever the protection, until a write gives it a frame of its own.
+ */
+static int tmm_pt_protect_one(u32 va, u32 *ptep, void *data)
+{
+	u32 pte_flags = *(u32 *)data;
+	u32 pte = (*ptep & ~TMM_PTE_PROT_MASK) | pte_flags;
+
+	if (pte & TORUSMM_PTE_COW)
+		pte &= ~TORUSMM_PTE_WRITABLE;
+	WRITE_ONCE(*ptep, pte);
+	return 0;
+}
+
 /**
  * tmm_pt_protect() - change the protection of one mapped page
  * @pt: the page table
@@ -438,15 +468,7 @@ int tmm_pt_protect(struct tmm_pagetable *pt, u32 va, u32 pte_flags)
 	ptep = tmm_pt_entry(pt, va);
 	if (!ptep || !(*ptep & TMM_PTE_HOLDS_FRAME))
 		return -ENOENT;
-	WRITE_ONCE(*ptep, (*ptep & ~TMM_PTE_PROT_MASK) | pte_flags);
-	return 0;
-}
-
-static int tmm_pt_protect_one(u32 va, u32 *ptep, void *data)
-{
-	u32 pte_flags = *(u32 *)data;
-
-	WRITE_ONCE(*ptep, (*ptep & ~TMM_PTE_PROT_MASK) | pte_flags);
+	tmm_pt_protect_one(va, ptep, &pte_flags);
 	return 0;
 }
 
@@ -636,12 +658,13 @@ u32 tmm_pt_tables_needed(struct tmm_pagetable *pt, u32 start, u64 end)
 
 static int tmm_pt_count_one(u32 va, u32 *ptep, void *data)
 {
-	(*(u32 *)data)++;
+	if (TMM_PTE_FRAME(READ_ONCE(*ptep)) != TMM_ZERO_FRAME)
+		(*(u32 *)data)++;
 	return 0;
 }
 
 /**
- * tmm_pt_frames_in() - how many data frames a range holds
+ * tmm_pt_frames_in() - how many data frames a range holds (not the zero frame)
  * @pt: the page table
  * @start: page-aligned start
  * @end: end (exclusive), at most 4 GiB
@@ -710,63 +733,239 @@ void tmm_pt_trim(struct tmm_pagetable *pt, u32 start, u64 end)
 }
 
 /*
- * Copy one page of the source into a new frame of the clone.  The clone's
- * entry starts old (accessed clear), as after fork(); dirty is kept, since
- * the data was written and is not on any backing store.
+ * Share one page of the source with the clone: the clone's entry maps the
+ * same frame, read-only and copy-on-write, and takes a reference (and a
+ * charge: a shared frame counts in every space that maps it, as Linux's RSS
+ * counts shared pages).  The clone's entry starts old (accessed clear), as
+ * after fork(); dirty is kept.  The source is not touched here.
  */
-static int tmm_pt_clone_one(u32 va, u32 *ptep, void *data)
+static int tmm_pt_share_one(u32 va, u32 *ptep, void *data)
 {
 	struct tmm_pagetable *dst = data;
 	u32 pte = READ_ONCE(*ptep);
-	struct tmm_torus *torus = dst->torus;
-	struct page *from, *to;
-	u32 frame, *dst_ptep;
+	u32 frame = TMM_PTE_FRAME(pte);
+	bool zero = frame == TMM_ZERO_FRAME;
+	u32 *dst_ptep;
 	int err;
 
 	if (fatal_signal_pending(current))
 		return -EINTR;
-	if (!tmm_pt_quota_allows(dst, 1))
-		return -ENOMEM;
-	err = tmm_pt_frame_alloc(dst, &frame);
-	if (err)
+	if (!zero) {
+		if (!tmm_pt_quota_allows(dst, 1))
+			return -ENOMEM;
+		if (!tmm_pt_charge(dst, 1, 0))
+			return -ENOMEM;
+		err = tmm_frame_get(dst->torus, frame);
+		if (err) {
+			tmm_pt_uncharge(dst, 1);
+			return err;
+		}
+	}
+	err = tmm_pt_map(dst, va, frame,
+			 (pte & TMM_PTE_PROT_MASK & ~TORUSMM_PTE_WRITABLE) |
+			 TORUSMM_PTE_COW, 0);
+	if (err) {
+		tmm_pt_frame_free(dst, frame);	/* the reference, the charge */
 		return err;
-	from = tmm_frame_page(torus, TMM_PTE_FRAME(pte));
-	to = tmm_frame_page(torus, frame);
-	err = -ENOMEM;
-	if (WARN_ON_ONCE(!from || !to))
-		goto free_frame;
-	copy_highpage(to, from);
-	err = tmm_pt_map(dst, va, frame, pte & TMM_PTE_PROT_MASK, 0);
-	if (err)
-		goto free_frame;
+	}
 	dst_ptep = tmm_pt_entry(dst, va);
 	if (WARN_ON_ONCE(!dst_ptep))
-		return -ENOMEM;	/* mapped: tmm_pt_destroy() frees it */
+		return -ENOMEM;	/* mapped: tmm_pt_destroy() puts it */
 	*dst_ptep |= pte & TORUSMM_PTE_DIRTY;
 	return 0;
+}
 
-free_frame:
-	tmm_pt_frame_free(dst, frame);
-	return err;
+/* Mark a source entry copy-on-write once its frame is shared. */
+static int tmm_pt_share_source_one(u32 va, u32 *ptep, void *data)
+{
+	WRITE_ONCE(*ptep, (READ_ONCE(*ptep) | TORUSMM_PTE_COW) &
+			  ~TORUSMM_PTE_WRITABLE);
+	return 0;
 }
 
 /**
- * tmm_pt_clone() - copy every mapped page of a page table into another
+ * tmm_pt_clone() - share every mapped page of a page table with another
  * @dst: an empty page table on the same torus
  * @src: the page table to copy
  *
- * Each page gets a new frame holding a copy of the data, with the same
- * protection and dirty bit; accessed starts clear, as after fork().
- * (Copy-on-write comes later.)  A fatal signal stops the copy.
+ * Each page of @dst maps the frame of @src's, copy-on-write: both entries
+ * lose writable and gain TORUSMM_PTE_COW, and the first write to either
+ * gives it a frame of its own (tmm_pt_unshare()).  @dst's entries keep the
+ * protection and dirty bit; accessed starts clear, as after fork().  @src
+ * is marked only once nothing can fail any more, so a failed clone leaves it
+ * as it was.  A fatal signal stops the clone.  The caller must have removed
+ * every writable translation derived from @src (the shadow's) first.
  *
- * Context: @src->lock held for write (no walker may set bits or write data
- * while the copy runs), @dst->lock for write; sleeps.
+ * Context: @src->lock held for write, @dst->lock for write; sleeps.
  * Return: 0, -ENOMEM, or -EINTR; on error the caller destroys @dst, which
- * holds what was copied so far.
+ * holds what was shared so far.
  */
 int tmm_pt_clone(struct tmm_pagetable *dst, struct tmm_pagetable *src)
 {
+	int err;
+
 	lockdep_assert_held_write(src->lock);
 	lockdep_assert_held_write(dst->lock);
-	return tmm_pt_walk(src, 0, 1ull << 32, tmm_pt_clone_one, dst);
+	err = tmm_pt_walk(src, 0, 1ull << 32, tmm_pt_share_one, dst);
+	if (err)
+		return err;
+	return tmm_pt_walk(src, 0, 1ull << 32, tmm_pt_share_source_one, NULL);
+}
+
+/**
+ * tmm_pt_unshare() - give a copy-on-write entry a frame of its own
+ * @pt: the page table
+ * @va: page-aligned address of an entry that holds a frame
+ * @pte_flags: the protection bits (TMM_PTE_PROT_MASK) the entry gets
+ * @spare: in/out: a zeroed frame from tmm_frame_alloc(), not charged, or 0;
+ *	   used and cleared when a frame is needed
+ *
+ * When the frame is the zero frame, the entry gets a fresh zeroed frame
+ * (within @pt's quota and its user's ceiling); when others still map it, a
+ * copy, charged to the user with the reference the entry drops counted as
+ * given back (so a copy at the ceiling works, as it does at the quota);
+ * when the entry is its last mapping, it keeps it and needs no frame.
+ * Accessed and dirty are kept.
+ *
+ * Context: @pt->lock held for write; sleeps.
+ * Return: 0 (also when the entry was not copy-on-write), -ENOENT when @va
+ * holds no frame, or -ENOMEM when no frame (or quota) is left.
+ */
+int tmm_pt_unshare(struct tmm_pagetable *pt, u32 va, u32 pte_flags,
+		   u32 *spare)
+{
+	struct page *from, *to;
+	u32 *ptep, pte, frame, copy;
+	int err;
+
+	lockdep_assert_held_write(pt->lock);
+	ptep = tmm_pt_entry(pt, va);
+	if (!ptep || !(*ptep & TMM_PTE_HOLDS_FRAME))
+		return -ENOENT;
+	pte = *ptep;
+	if (!(pte & TORUSMM_PTE_COW))
+		return 0;
+	frame = TMM_PTE_FRAME(pte);
+	pte_flags |= pte & (TORUSMM_PTE_ACCESSED | TORUSMM_PTE_DIRTY);
+	if (frame != TMM_ZERO_FRAME && tmm_frame_refs(pt->torus, frame) == 1) {
+		WRITE_ONCE(*ptep, (frame << PAGE_SHIFT) | pte_flags);
+		return 0;
+	}
+
+	if (frame == TMM_ZERO_FRAME && !tmm_pt_quota_allows(pt, 1))
+		return -ENOMEM;
+	if (!tmm_pt_charge(pt, 1, frame == TMM_ZERO_FRAME ? 0 : 1))
+		return -ENOMEM;
+	if (*spare) {
+		copy = *spare;
+		*spare = 0;
+	} else {
+		err = tmm_frame_alloc(pt->torus, TMM_FRAME_DATA, &copy);
+		if (err) {
+			tmm_pt_uncharge(pt, 1);
+			return err;
+		}
+	}
+	if (frame != TMM_ZERO_FRAME) {
+		from = tmm_frame_page(pt->torus, frame);
+		to = tmm_frame_page(pt->torus, copy);
+		if (WARN_ON_ONCE(!from || !to)) {
+			tmm_pt_frame_free(pt, copy);
+			return -ENOMEM;
+		}
+		copy_highpage(to, from);
+	}
+	WRITE_ONCE(*ptep, (copy << PAGE_SHIFT) | pte_flags);
+	if (frame == TMM_ZERO_FRAME)
+		pt->nr_pages++;
+	else
+		tmm_pt_frame_free(pt, frame);	/* our reference only */
+	return 0;
+}
+
+struct tmm_pt_log {
+	unsigned long *bitmap;
+	u32 start;
+	u32 bit;
+	bool clear;
+	u32 count;
+};
+
+static int tmm_pt_log_one(u32 va, u32 *ptep, void *data)
+{
+	struct tmm_pt_log *log = data;
+	u32 pte = READ_ONCE(*ptep);
+
+	if (!(pte & log->bit))
+		return 0;
+	if (log->bitmap)
+		__set_bit((va - log->start) >> PAGE_SHIFT, log->bitmap);
+	log->count++;
+	if (log->clear)
+		WRITE_ONCE(*ptep, pte & ~log->bit);
+	return 0;
+}
+
+/**
+ * tmm_pt_harvest() - report, and optionally clear, a bit of every entry
+ * @pt: the page table
+ * @start: page-aligned start
+ * @end: end (exclusive), at most 4 GiB
+ * @bit: TORUSMM_PTE_ACCESSED or TORUSMM_PTE_DIRTY
+ * @bitmap: out: bit (va - @start) / 4 KiB set for each entry with @bit, or
+ *	    NULL; the caller zeroes it
+ * @clear: clear @bit in the entries reported
+ *
+ * Context: @pt->lock held for write when @clear, for read otherwise; sleeps.
+ * Return: the number of entries reported.
+ */
+u32 tmm_pt_harvest(struct tmm_pagetable *pt, u32 start, u64 end, u32 bit,
+		   unsigned long *bitmap, bool clear)
+{
+	struct tmm_pt_log log = {
+		.bitmap = bitmap, .start = start, .bit = bit, .clear = clear,
+	};
+
+	if (clear)
+		lockdep_assert_held_write(pt->lock);
+	else
+		lockdep_assert_held(pt->lock);
+	tmm_pt_walk(pt, start, end, tmm_pt_log_one, &log);
+	return log.count;
+}
+
+static int tmm_pt_clear_bit_one(u32 va, u32 *ptep, void *data)
+{
+	struct tmm_pt_log *log = data;
+	u32 pte = READ_ONCE(*ptep);
+
+	if (test_bit((va - log->start) >> PAGE_SHIFT, log->bitmap) &&
+	    (pte & log->bit)) {
+		WRITE_ONCE(*ptep, pte & ~log->bit);
+		log->count++;
+	}
+	return 0;
+}
+
+/**
+ * tmm_pt_clear_bits() - clear a bit in the entries a bitmap selects
+ * @pt: the page table
+ * @start: page-aligned start
+ * @end: end (exclusive), at most 4 GiB
+ * @bit: TORUSMM_PTE_ACCESSED or TORUSMM_PTE_DIRTY
+ * @bitmap: bit (va - @start) / 4 KiB selects the entry at va
+ *
+ * Context: @pt->lock held for write; sleeps.
+ * Return: the number of entries whose bit was cleared.
+ */
+u32 tmm_pt_clear_bits(struct tmm_pagetable *pt, u32 start, u64 end, u32 bit,
+		      const unsigned long *bitmap)
+{
+	struct tmm_pt_log log = {
+		.bitmap = (unsigned long *)bitmap, .start = start, .bit = bit,
+	};
+
+	lockdep_assert_held_write(pt->lock);
+	tmm_pt_walk(pt, start, end, tmm_pt_clear_bit_one, &log);
+	return log.count;
 }

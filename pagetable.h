@@ -42,7 +42,8 @@ struct tmm_user;
  * @dir_frame: frame number of the directory
  * @counts: per directory slot, how many entries of its table hold a frame
  * @nr_tables: frames used by the directory and the tables
- * @nr_pages: entries that hold a frame
+ * @nr_pages: entries that hold a frame of their own or a shared one (not
+ *	the zero frame, which entries map without holding it)
  * @max_frames: quota on @nr_tables + @nr_pages; 0 for none.  The table
  *	enforces it for the tables it adds (counting the page being mapped) and
  *	for tmm_pt_clone(); callers check it before allocating a data frame.
@@ -92,6 +93,12 @@ u32 tmm_pt_frames_in(struct tmm_pagetable *pt, u32 start, u64 end);
 int tmm_pt_prealloc(struct tmm_pagetable *pt, u32 start, u64 end);
 void tmm_pt_trim(struct tmm_pagetable *pt, u32 start, u64 end);
 int tmm_pt_clone(struct tmm_pagetable *dst, struct tmm_pagetable *src);
+int tmm_pt_unshare(struct tmm_pagetable *pt, u32 va, u32 pte_flags,
+		   u32 *spare);
+u32 tmm_pt_harvest(struct tmm_pagetable *pt, u32 start, u64 end, u32 bit,
+		   unsigned long *bitmap, bool clear);
+u32 tmm_pt_clear_bits(struct tmm_pagetable *pt, u32 start, u64 end, u32 bit,
+		      const unsigned long *bitmap);
 
 static inline u32 tmm_pt_frames_used(const struct tmm_pagetable *pt)
 {

@@ -179,8 +179,15 @@ static bool tmm_range_is_covered(struct tmm_space *space, u32 start, u64 end)
 	return next >= end;
 }
 
-/* Tell every observer that the translations of [start, end) changed. */
-static void tmm_space_invalidate(struct tmm_space *space, u32 start, u64 end)
+/**
+ * tmm_space_changed() - tell every observer the translations of a range changed
+ * @space: the space
+ * @start: page-aligned start
+ * @end: end (exclusive), at most 4 GiB
+ *
+ * Context: @space->lock held for write; may sleep (the observers do).
+ */
+void tmm_space_changed(struct tmm_space *space, u32 start, u64 end)
 {
 	struct tmm_space_observer *observer;
 
@@ -428,10 +435,12 @@ static int tmm_regions_copy(struct tmm_space *dst, struct tmm_space *src)
  * @src: the space to copy
  *
  * The clone has the same torus, quota, ceilings, regions, break and stack,
- * and a copy of every page in frames of its own, whose entries start old
- * (accessed clear).  It is charged to the calling user.  The source's lock
- * is held for write throughout, as fork holds the parent's mmap_lock, so no
- * concurrent write can tear a page while it is copied.
+ * and shares every frame with the source copy-on-write (see tmm_pt_clone());
+ * its entries start old (accessed clear).  It is charged to the calling
+ * user, shared frames included.  The source's lock is held for write
+ * throughout, as fork holds the parent's mmap_lock, and the source's
+ * observers drop its translations first, so no write reaches a shared frame
+ * but through a copy.
  *
  * Context: process context; takes @src->lock; sleeps.
  * Return: the clone; ERR_PTR(-EMFILE) at the user's space ceiling,
@@ -454,8 +463,11 @@ struct tmm_space *tmm_space_clone(struct tmm_space *src)
 			  dst->user, src->limits);
 	if (!err)
 		err = tmm_regions_copy(dst, src);
-	if (!err)
+	if (!err) {
+		/* The source's writable translations go before it shares. */
+		tmm_space_changed(src, TORUSMM_USER_MIN, TMM_USER_END);
 		err = tmm_pt_clone(&dst->pt, &src->pt);
+	}
 	dst->brk = src->brk;
 	dst->stack_start = src->stack_start;
 	dst->stack_grows = src->stack_grows;
@@ -475,7 +487,7 @@ static void tmm_space_zap(struct tmm_space *space, u32 start, u64 end)
 {
 	if (start <= space->stack_start && space->stack_start < end)
 		space->stack_grows = false;
-	tmm_space_invalidate(space, start, end);
+	tmm_space_changed(space, start, end);
 	tmm_pt_unmap_range(&space->pt, start, end);
 }
 
@@ -594,7 +606,7 @@ static int tmm_space_map(struct tmm_space *space, u32 start, u32 end,
 
 	if (start <= space->stack_start && space->stack_start < end)
 		space->stack_grows = false;
-	tmm_space_invalidate(space, start, end);
+	tmm_space_changed(space, start, end);
 	if (!frames) {
 		tmm_pt_unmap_range(pt, start, end);
 		return 0;
@@ -819,7 +831,7 @@ int tmm_space_mprotect(struct tmm_space *space, u32 addr, u64 length,
 	if (!err) {
 		tmm_pt_protect_range(&space->pt, addr, end,
 				     tmm_prot_to_pte(prot));
-		tmm_space_invalidate(space, addr, end);
+		tmm_space_changed(space, addr, end);
 	}
 	up_write(&space->lock);
 	return err;
@@ -945,6 +957,104 @@ void tmm_space_unobserve(struct tmm_space *space,
 	up_write(&space->lock);
 }
 EXPORT_SYMBOL_NS_GPL(tmm_space_unobserve, TORUSMM);
+
+/**
+ * tmm_space_get_dirty_log() - which pages of a range were written
+ * @space: the space
+ * @start: page-aligned start
+ * @end: end (exclusive), at most TMM_USER_END
+ * @bitmap: out: bit (va - @start) / 4 KiB set for each dirty page; zeroed
+ *	    by the caller
+ * @clear: clear the dirty bits reported, so that the next call reports only
+ *	   the pages written after this one
+ *
+ * Clearing first drops the observers' translations of the range (the
+ * shadow's writable entries), under the lock held for write, and only then
+ * reads and clears the bits: a write through the shadow after that faults
+ * and sets dirty again, and no write between two harvests is lost.
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: the number of pages reported.
+ */
+u32 tmm_space_get_dirty_log(struct tmm_space *space, u32 start, u64 end,
+			    unsigned long *bitmap, bool clear)
+{
+	u32 nr;
+
+	if (!clear) {
+		down_read(&space->lock);
+		nr = tmm_pt_harvest(&space->pt, start, end, TORUSMM_PTE_DIRTY,
+				    bitmap, false);
+		up_read(&space->lock);
+		return nr;
+	}
+	down_write(&space->lock);
+	tmm_space_changed(space, start, end);
+	nr = tmm_pt_harvest(&space->pt, start, end, TORUSMM_PTE_DIRTY, bitmap,
+			    true);
+	up_write(&space->lock);
+	return nr;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_get_dirty_log, TORUSMM);
+
+/**
+ * tmm_space_clear_dirty_log() - clear the dirty bits a bitmap selects
+ * @space: the space
+ * @start: page-aligned start
+ * @end: end (exclusive), at most TMM_USER_END
+ * @bitmap: bit (va - @start) / 4 KiB selects the page at va
+ *
+ * As KVM_CLEAR_DIRTY_LOG with manual protection: the observers' writable
+ * translations of the range go first, so that the next write to a cleared
+ * page, through either path, sets its dirty bit again.
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: the number of pages whose dirty bit was cleared.
+ */
+u32 tmm_space_clear_dirty_log(struct tmm_space *space, u32 start, u64 end,
+			      const unsigned long *bitmap)
+{
+	u32 nr;
+
+	down_write(&space->lock);
+	tmm_space_changed(space, start, end);
+	nr = tmm_pt_clear_bits(&space->pt, start, end, TORUSMM_PTE_DIRTY,
+			       bitmap);
+	up_write(&space->lock);
+	return nr;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_clear_dirty_log, TORUSMM);
+
+/**
+ * tmm_space_get_access_log() - which pages of a range were accessed, since
+ * the last call
+ * @space: the space
+ * @start: page-aligned start
+ * @end: end (exclusive), at most TMM_USER_END
+ * @bitmap: out: bit (va - @start) / 4 KiB set for each accessed page;
+ *	    zeroed by the caller
+ *
+ * Reports and clears the accessed bits, after dropping the observers'
+ * translations of the range, so that the next access through the shadow
+ * faults and sets accessed again: the information idle-page tracking and
+ * DAMON read.
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: the number of pages reported.
+ */
+u32 tmm_space_get_access_log(struct tmm_space *space, u32 start, u64 end,
+			     unsigned long *bitmap)
+{
+	u32 nr;
+
+	down_write(&space->lock);
+	tmm_space_changed(space, start, end);
+	nr = tmm_pt_harvest(&space->pt, start, end, TORUSMM_PTE_ACCESSED,
+			    bitmap, true);
+	up_write(&space->lock);
+	return nr;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_get_access_log, TORUSMM);
 
 /**
  * tmm_space_lookup() - the leaf entry for an address, without side effects

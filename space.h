@@ -144,6 +144,13 @@ int tmm_space_mprotect(struct tmm_space *space, u32 addr, u64 length,
 int tmm_space_allocate(struct tmm_space *space, u64 size, u32 *addr);
 int tmm_space_free(struct tmm_space *space, u32 addr, u64 size);
 
+u32 tmm_space_get_dirty_log(struct tmm_space *space, u32 start, u64 end,
+			    unsigned long *bitmap, bool clear);
+u32 tmm_space_clear_dirty_log(struct tmm_space *space, u32 start, u64 end,
+			      const unsigned long *bitmap);
+u32 tmm_space_get_access_log(struct tmm_space *space, u32 start, u64 end,
+			     unsigned long *bitmap);
+
 void tmm_space_observe(struct tmm_space *space,
 		       struct tmm_space_observer *observer);
 void tmm_space_unobserve(struct tmm_space *space,
@@ -161,6 +168,7 @@ int tmm_space_dump_ptes(struct tmm_space *space, u32 start, u64 end,
 int tmm_space_fault_prot(struct tmm_space *space, u32 page, u32 *prot,
 			 bool *grow);
 int tmm_space_grow_stack(struct tmm_space *space, u32 page, u32 prot);
+void tmm_space_changed(struct tmm_space *space, u32 start, u64 end);
 u32 tmm_prot_to_pte(u32 prot);
 bool tmm_prot_allows(u32 prot, u32 access);
 

@@ -105,6 +105,7 @@ static_assert(sizeof(struct torusmm_space_stats) == 56);
 static_assert(sizeof(struct torusmm_region) == 16);
 static_assert(sizeof(struct torusmm_pte) == 8);
 static_assert(sizeof(struct torusmm_dump) == 32);
+static_assert(sizeof(struct torusmm_log) == 32);
 
 /* The last reference to the file, and so to every client mapping, went. */
 static int tmm_space_release(struct inode *inode, struct file *file)
@@ -279,6 +280,10 @@ static long tmm_check_extension(unsigned long cap)
 	case TORUSMM_CAP_MAP_FIXED_NOREPLACE:
 	case TORUSMM_CAP_TRANSLATE_PEEK:
 	case TORUSMM_CAP_SHADOW:
+	case TORUSMM_CAP_COW_CLONE:
+	case TORUSMM_CAP_ZERO_FRAME:
+	case TORUSMM_CAP_DIRTY_LOG:
+	case TORUSMM_CAP_ACCESS_LOG:
 		return 1;
 	case TORUSMM_CAP_DUMP_MAX:
 		return TORUSMM_DUMP_MAX;
@@ -534,6 +539,95 @@ free_buf:
 	return err;
 }
 
+/*
+ * TORUSMM_GET_DIRTY_LOG, TORUSMM_CLEAR_DIRTY_LOG and TORUSMM_GET_ACCESS_LOG:
+ * check the range, move the bitmap across, and let the space do the rest.
+ */
+static int tmm_ioctl_log(struct tmm_space *space, void __user *argp,
+			 unsigned int cmd)
+{
+	const u64 clear_unit = (u64)TORUSMM_LOG_CLEAR_PAGES << PAGE_SHIFT;
+	struct torusmm_log req;
+	unsigned long *bitmap;
+	u32 nr_pages;
+	u64 end;
+	int err;
+
+	if (tmm_copy_in_out(&req, argp, sizeof(req)))
+		return -EFAULT;
+	end = req.addr + req.length;
+	if ((req.addr | req.length) & ~PAGE_MASK || !req.length ||
+	    req.addr > SZ_4G || req.length > SZ_4G || end > SZ_4G)
+		return -EINVAL;
+	if (req.flags & ~(cmd == TORUSMM_GET_DIRTY_LOG ? TORUSMM_LOG_CLEAR : 0))
+		return -EINVAL;
+	if (cmd == TORUSMM_CLEAR_DIRTY_LOG &&
+	    (req.addr % clear_unit || (end != SZ_4G && req.length % clear_unit)))
+		return -EINVAL;
+
+	nr_pages = req.length >> PAGE_SHIFT;
+	bitmap = bitmap_zalloc(nr_pages, GFP_KERNEL_ACCOUNT);
+	if (!bitmap)
+		return -ENOMEM;
+	err = -EFAULT;
+	if (cmd == TORUSMM_CLEAR_DIRTY_LOG) {
+		u64 *words = kvmalloc_array(BITS_TO_U64(nr_pages), sizeof(u64),
+					    GFP_KERNEL_ACCOUNT);
+
+		if (!words) {
+			err = -ENOMEM;
+			goto free_bitmap;
+		}
+		if (copy_from_user(words, u64_to_user_ptr(req.bitmap),
+				   BITS_TO_U64(nr_pages) * sizeof(u64))) {
+			kvfree(words);
+			goto free_bitmap;
+		}
+		bitmap_from_arr64(bitmap, words, nr_pages);
+		kvfree(words);
+		req.count = tmm_space_clear_dirty_log(space, req.addr, end,
+						      bitmap);
+	} else {
+		u64 *words;
+
+		/*
+		 * Allocate and check the user buffer before any bit is
+		 * cleared, so that a harvest cannot be lost to ENOMEM, nor to
+		 * EFAULT unless another thread unmaps the buffer meanwhile.
+		 */
+		words = kvmalloc_array(BITS_TO_U64(nr_pages), sizeof(u64),
+				       GFP_KERNEL_ACCOUNT);
+		if (!words) {
+			err = -ENOMEM;
+			goto free_bitmap;
+		}
+		if (fault_in_safe_writeable(u64_to_user_ptr(req.bitmap),
+					    BITS_TO_U64(nr_pages) * sizeof(u64))) {
+			kvfree(words);
+			goto free_bitmap;
+		}
+		if (cmd == TORUSMM_GET_ACCESS_LOG)
+			req.count = tmm_space_get_access_log(space, req.addr,
+							     end, bitmap);
+		else
+			req.count = tmm_space_get_dirty_log(space, req.addr,
+							    end, bitmap,
+							    req.flags &
+							    TORUSMM_LOG_CLEAR);
+		bitmap_to_arr64(words, bitmap, nr_pages);
+		if (copy_to_user(u64_to_user_ptr(req.bitmap), words,
+				 BITS_TO_U64(nr_pages) * sizeof(u64))) {
+			kvfree(words);
+			goto free_bitmap;
+		}
+		kvfree(words);
+	}
+	err = copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
+free_bitmap:
+	bitmap_free(bitmap);
+	return err;
+}
+
 static long tmm_space_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -564,6 +658,10 @@ static long tmm_space_ioctl(struct file *file, unsigned int cmd,
 		return tmm_ioctl_dump(space, argp, false);
 	case TORUSMM_DUMP_PTES:
 		return tmm_ioctl_dump(space, argp, true);
+	case TORUSMM_GET_DIRTY_LOG:
+	case TORUSMM_CLEAR_DIRTY_LOG:
+	case TORUSMM_GET_ACCESS_LOG:
+		return tmm_ioctl_log(space, argp, cmd);
 	default:
 		return -ENOTTY;
 	}

@@ -29,6 +29,8 @@
 
 /* A torus physical address is TORUSMM_TORUS_BASE + frame index * 4 KiB. */
 #define TORUSMM_TORUS_BASE		0x00100000u
+/* Every torus's shared zero frame, read-only, outside its frames. */
+#define TORUSMM_ZERO_FRAME_TPA		0x000ff000u
 
 /*
  * Page-table entry format, shared by directory and table entries.  Bits 31..12
@@ -43,6 +45,7 @@
 #define TORUSMM_PTE_DIRTY		(1u << 6)
 #define TORUSMM_PTE_NX			(1u << 9)
 #define TORUSMM_PTE_PROTNONE		(1u << 10)
+#define TORUSMM_PTE_COW			(1u << 11)	/* shared: copy on write */
 #define TORUSMM_PTE_FRAME_MASK		0xfffff000u
 
 /* Memory protection, as PROT_* in <sys/mman.h>. */
@@ -82,6 +85,10 @@
 #define TORUSMM_CAP_TRANSLATE_PEEK	4
 #define TORUSMM_CAP_DUMP_MAX		5	/* returns TORUSMM_DUMP_MAX */
 #define TORUSMM_CAP_SHADOW		6	/* mmap() of a space descriptor */
+#define TORUSMM_CAP_COW_CLONE		7	/* CLONE shares frames, COW */
+#define TORUSMM_CAP_ZERO_FRAME		8	/* reads map the zero frame */
+#define TORUSMM_CAP_DIRTY_LOG		9	/* GET/CLEAR_DIRTY_LOG */
+#define TORUSMM_CAP_ACCESS_LOG		10	/* GET_ACCESS_LOG */
 
 /* Upper bound on the entries one dump ioctl returns. */
 #define TORUSMM_DUMP_MAX		65536u
@@ -318,6 +325,33 @@ struct torusmm_dump {
 	__u32 flags;
 };
 
+/* Flags of struct torusmm_log for TORUSMM_GET_DIRTY_LOG. */
+#define TORUSMM_LOG_CLEAR		(1u << 0)	/* clear what is reported */
+
+/* TORUSMM_CLEAR_DIRTY_LOG works in units of this many pages, as KVM's. */
+#define TORUSMM_LOG_CLEAR_PAGES		64u
+
+/**
+ * struct torusmm_log - TORUSMM_GET_DIRTY_LOG, TORUSMM_CLEAR_DIRTY_LOG and
+ * TORUSMM_GET_ACCESS_LOG
+ * @addr: in: page-aligned start (TORUSMM_CLEAR_DIRTY_LOG: a multiple of
+ *	  TORUSMM_LOG_CLEAR_PAGES pages)
+ * @length: in: bytes, a multiple of the page size (TORUSMM_CLEAR_DIRTY_LOG:
+ *	    of TORUSMM_LOG_CLEAR_PAGES pages, unless the range ends at 4 GiB)
+ * @bitmap: in: user pointer to (pages + 63) / 64 __u64 words; bit n of word
+ *	    w stands for the page at @addr + (64 * w + n) * 4096.  Written by
+ *	    the GET ioctls (every word, 0 for clean pages), read by CLEAR.
+ * @flags: in: TORUSMM_LOG_CLEAR for TORUSMM_GET_DIRTY_LOG; 0 otherwise
+ * @count: out: pages whose bit was reported (GET) or cleared (CLEAR)
+ */
+struct torusmm_log {
+	__u64 addr;
+	__u64 length;
+	__u64 bitmap;
+	__u32 flags;
+	__u32 count;
+};
+
 #define TORUSMMIO 0xE7
 
 /* ioctls on /dev/torusmm */
@@ -338,5 +372,8 @@ struct torusmm_dump {
 #define TORUSMM_GET_STATS	_IOR(TORUSMMIO, 0x18, struct torusmm_space_stats)
 #define TORUSMM_DUMP_REGIONS	_IOWR(TORUSMMIO, 0x19, struct torusmm_dump)
 #define TORUSMM_DUMP_PTES	_IOWR(TORUSMMIO, 0x1a, struct torusmm_dump)
+#define TORUSMM_GET_DIRTY_LOG	_IOWR(TORUSMMIO, 0x1b, struct torusmm_log)
+#define TORUSMM_CLEAR_DIRTY_LOG	_IOWR(TORUSMMIO, 0x1c, struct torusmm_log)
+#define TORUSMM_GET_ACCESS_LOG	_IOWR(TORUSMMIO, 0x1d, struct torusmm_log)
 
 #endif /* _UAPI_LINUX_TORUSMM_H */
