@@ -247,7 +247,8 @@ struct fa_bad_free_case {
 
 static const struct fa_bad_free_case fa_bad_free_cases[] = {
 	{ "frame zero", FA_FREE_ZERO },
-	{ "frame just below the first", FA_FREE_BELOW_FIRST },
+	{ "frame two below the first (below the zero frame)",
+	  FA_FREE_BELOW_FIRST },
 	{ "frame just past the last", FA_FREE_PAST_LAST },
 	{ "frame u32 max", FA_FREE_U32_MAX },
 	{ "frame freed twice", FA_FREE_TWICE },
@@ -283,7 +284,7 @@ static void frame_free_bad_frame_returns_einval(struct kunit *test)
 		bad = 0;
 		break;
 	case FA_FREE_BELOW_FIRST:
-		bad = TMM_FRAME_FIRST - 1;
+		bad = TMM_FRAME_FIRST - 2;
 		break;
 	case FA_FREE_PAST_LAST:
 		bad = TMM_FRAME_FIRST + FA_SMALL_FRAMES;
@@ -418,11 +419,78 @@ static void frame_page_names_each_frame(struct kunit *test)
 		KUNIT_ASSERT_NOT_NULL(test, page);
 		KUNIT_EXPECT_EQ(test, page_count(page), 1);
 	}
-	KUNIT_EXPECT_NULL(test, tmm_frame_page(torus, TMM_FRAME_FIRST - 1));
+	/* Just below the first frame is the zero frame; below that, nothing. */
+	KUNIT_EXPECT_PTR_EQ(test, tmm_frame_page(torus, TMM_FRAME_FIRST - 1),
+			    torus->zero_page);
+	KUNIT_EXPECT_EQ(test, TMM_FRAME_FIRST - 1, TMM_ZERO_FRAME);
+	KUNIT_EXPECT_NULL(test, tmm_frame_page(torus, TMM_FRAME_FIRST - 2));
 	KUNIT_EXPECT_NULL(test, tmm_frame_page(torus, TMM_FRAME_FIRST +
 						      FA_SMALL_FRAMES));
 	KUNIT_EXPECT_EQ(test, tmm_frame_to_tpa(TMM_FRAME_FIRST),
 			(u64)TORUSMM_TORUS_BASE);
+}
+
+/* A frame with several references returns to the torus with the last. */
+static void frame_returns_to_torus_with_its_last_reference(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus_stats stats;
+	u32 frame;
+
+	KUNIT_ASSERT_EQ(test, tmm_frame_alloc(torus, TMM_FRAME_DATA, &frame), 0);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frame), 1u);
+	KUNIT_EXPECT_EQ(test, tmm_frame_get(torus, frame), 0);
+	KUNIT_EXPECT_EQ(test, tmm_frame_get(torus, frame), 0);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frame), 3u);
+	KUNIT_EXPECT_EQ(test, tmm_frame_free(torus, frame), 0);
+	KUNIT_EXPECT_EQ(test, tmm_frame_free(torus, frame), 0);
+	tmm_torus_get_stats(torus, &stats);
+	KUNIT_EXPECT_EQ(test, stats.nr_free, FA_SMALL_FRAMES - 1);
+	KUNIT_EXPECT_EQ(test, tmm_frame_free(torus, frame), 0);
+	tmm_torus_get_stats(torus, &stats);
+	KUNIT_EXPECT_EQ(test, stats.nr_free, FA_SMALL_FRAMES);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frame), 0u);
+	/* One put too many is a double free, and changes nothing. */
+	KUNIT_EXPECT_EQ(test, tmm_frame_free(torus, frame), -EINVAL);
+	tmm_torus_get_stats(torus, &stats);
+	KUNIT_EXPECT_EQ(test, stats.nr_free, FA_SMALL_FRAMES);
+}
+
+/* A reference to a free frame is refused. */
+static void frame_get_of_a_free_frame_fails(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
+
+	KUNIT_EXPECT_EQ(test, tmm_frame_get(torus, TMM_FRAME_FIRST), -EINVAL);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, TMM_FRAME_FIRST), 0u);
+	KUNIT_EXPECT_EQ(test, tmm_frame_get(torus, TMM_FRAME_FIRST - 2),
+			-EINVAL);
+}
+
+/* The zero frame reads zero, is no frame of the torus and is never freed. */
+static void zero_frame_is_shared_and_never_freed(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, FA_SMALL_FRAMES);
+	struct tmm_torus_stats stats;
+	struct page *zero = tmm_frame_page(torus, TMM_ZERO_FRAME);
+	u8 *data;
+	u32 i;
+
+	KUNIT_ASSERT_NOT_NULL(test, zero);
+	data = kmap_local_page(zero);
+	for (i = 0; i < PAGE_SIZE; i++)
+		if (data[i])
+			break;
+	kunmap_local(data);
+	KUNIT_EXPECT_EQ(test, i, (u32)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, tmm_frame_get(torus, TMM_ZERO_FRAME), 0);
+	KUNIT_EXPECT_EQ(test, tmm_frame_free(torus, TMM_ZERO_FRAME), 0);
+	KUNIT_EXPECT_EQ(test, tmm_frame_free(torus, TMM_ZERO_FRAME), 0);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, TMM_ZERO_FRAME), 0u);
+	tmm_torus_get_stats(torus, &stats);
+	KUNIT_EXPECT_EQ(test, stats.nr_free, FA_SMALL_FRAMES);
+	KUNIT_EXPECT_EQ(test, tmm_frame_to_tpa(TMM_ZERO_FRAME),
+			(u64)TORUSMM_ZERO_FRAME_TPA);
 }
 
 struct fa_fault_case {
@@ -635,6 +703,9 @@ static struct kunit_case frame_alloc_test_cases[] = {
 	KUNIT_CASE(frame_alloc_counts_table_frames),
 	KUNIT_CASE(frame_alloc_zeroes_reused_frames),
 	KUNIT_CASE(frame_page_names_each_frame),
+	KUNIT_CASE(frame_returns_to_torus_with_its_last_reference),
+	KUNIT_CASE(frame_get_of_a_free_frame_fails),
+	KUNIT_CASE(zero_frame_is_shared_and_never_freed),
 	KUNIT_CASE_PARAM(frame_alloc_fault_point_fails_nth_allocation,
 			 fa_fault_gen_params),
 	KUNIT_CASE(frame_alloc_scan_stays_flat_while_filling),

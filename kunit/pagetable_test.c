@@ -968,21 +968,27 @@ static struct tmm_pagetable *pt_second(struct kunit *test,
 	return pt;
 }
 
-/* The original design's clone test, at the page-table level. */
-static void pt_clone_copies_entries_into_new_frames(struct kunit *test)
+/*
+ * The original design's clone test, at the page-table level: the clone
+ * shares every frame copy-on-write, and both sides lose writable.
+ */
+static void pt_clone_shares_frames_copy_on_write(struct kunit *test)
 {
 	struct pt_fixture *fx = pt_fixture_create(test, PT_TORUS_FRAMES, 0);
-	struct pt_snapshot *src, *dst;
+	struct pt_snapshot *before, *src, *dst;
 	struct tmm_pagetable *copy;
 	u32 free_before, i;
 	int ret;
 
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
 	src = kunit_kzalloc(test, sizeof(*src), GFP_KERNEL);
 	dst = kunit_kzalloc(test, sizeof(*dst), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
 	KUNIT_ASSERT_NOT_NULL(test, src);
 	KUNIT_ASSERT_NOT_NULL(test, dst);
 	pt_clone_source(test, fx);
 	copy = pt_second(test, fx);
+	pt_snapshot_take(test, &fx->pt, before);
 	free_before = pt_nr_free(fx->torus);
 
 	down_write(&fx->lock);
@@ -994,48 +1000,73 @@ static void pt_clone_copies_entries_into_new_frames(struct kunit *test)
 	pt_snapshot_take(test, copy, dst);
 	KUNIT_EXPECT_EQ(test, copy->nr_tables, fx->pt.nr_tables);
 	KUNIT_EXPECT_EQ(test, copy->nr_pages, fx->pt.nr_pages);
+	/* Only the clone's tables (not its directory) took frames. */
 	KUNIT_EXPECT_EQ(test, free_before - pt_nr_free(fx->torus),
-			fx->pt.nr_pages + fx->pt.nr_tables - 1);
+			fx->pt.nr_tables - 1);
 	KUNIT_ASSERT_EQ(test, dst->nr_entries, src->nr_entries);
 	for (i = 0; i < src->nr_entries; i++) {
-		u32 sf = TMM_PTE_FRAME(src->pte[i]);
-		u32 df = TMM_PTE_FRAME(dst->pte[i]);
+		u32 old = before->pte[i];
 
 		KUNIT_EXPECT_EQ(test, dst->va[i], src->va[i]);
-		/* Same bits, but old: accessed starts clear, as after fork(). */
-		KUNIT_EXPECT_EQ(test, dst->pte[i] & ~TORUSMM_PTE_FRAME_MASK,
-				src->pte[i] & ~(TORUSMM_PTE_FRAME_MASK |
-						TORUSMM_PTE_ACCESSED));
-		KUNIT_EXPECT_NE(test, df, sf);
-		KUNIT_EXPECT_EQ(test, pt_frame_byte(fx->torus, df, 0),
-				pt_frame_byte(fx->torus, sf, 0));
-		KUNIT_EXPECT_EQ(test, pt_frame_byte(fx->torus, df, PAGE_SIZE - 1),
-				pt_frame_byte(fx->torus, sf, PAGE_SIZE - 1));
+		KUNIT_EXPECT_EQ(test, TMM_PTE_FRAME(dst->pte[i]),
+				TMM_PTE_FRAME(src->pte[i]));
+		KUNIT_EXPECT_EQ(test, tmm_frame_refs(fx->torus,
+						     TMM_PTE_FRAME(old)), 2u);
+		/* The source: the same entry, read-only and copy-on-write. */
+		KUNIT_EXPECT_EQ(test, src->pte[i],
+				(old | TORUSMM_PTE_COW) & ~TORUSMM_PTE_WRITABLE);
+		/* The clone: the same, but old, as after fork(). */
+		KUNIT_EXPECT_EQ(test, dst->pte[i],
+				src->pte[i] & ~TORUSMM_PTE_ACCESSED);
 	}
 }
 
-/* A write through either table is not seen through the other. */
-static void pt_clone_is_isolated_from_source(struct kunit *test)
+/*
+ * A write through either table, after tmm_pt_unshare(), is not seen through
+ * the other; the last sharer keeps the frame.
+ */
+static void pt_clone_is_isolated_after_unshare(struct kunit *test)
 {
 	struct pt_fixture *fx = pt_fixture_create(test, PT_TORUS_FRAMES, 0);
+	const u32 rw = PT_P | PT_W | PT_U | TORUSMM_PTE_NX;
 	struct tmm_pagetable *copy;
-	u32 src_frame, dst_frame;
+	u32 src_frame, dst_frame, shared, spare = 0;
 	int ret;
 
 	pt_clone_source(test, fx);
 	copy = pt_second(test, fx);
 	down_write(&fx->lock);
 	ret = tmm_pt_clone(copy, &fx->pt);
+	shared = TMM_PTE_FRAME(tmm_pt_lookup(&fx->pt, PT_VA));
+	if (!ret)
+		ret = tmm_pt_unshare(copy, PT_VA, rw, &spare);
 	src_frame = TMM_PTE_FRAME(tmm_pt_lookup(&fx->pt, PT_VA));
 	dst_frame = TMM_PTE_FRAME(tmm_pt_lookup(copy, PT_VA));
 	up_write(&fx->lock);
 	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, src_frame, shared);
 	KUNIT_ASSERT_NE(test, src_frame, dst_frame);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(fx->torus, shared), 1u);
+	KUNIT_EXPECT_EQ(test, pt_frame_byte(fx->torus, dst_frame, 100), 0x10);
+	down_read(&fx->lock);
+	KUNIT_EXPECT_TRUE(test, tmm_pt_lookup(copy, PT_VA) & PT_W);
+	KUNIT_EXPECT_FALSE(test, tmm_pt_lookup(copy, PT_VA) & TORUSMM_PTE_COW);
+	up_read(&fx->lock);
 
 	pt_frame_fill(fx->torus, dst_frame, 0xcc);
 	KUNIT_EXPECT_EQ(test, pt_frame_byte(fx->torus, src_frame, 100), 0x10);
-	pt_frame_fill(fx->torus, src_frame, 0xdd);
-	KUNIT_EXPECT_EQ(test, pt_frame_byte(fx->torus, dst_frame, 100), 0xcc);
+
+	/* The source is the frame's last mapping now: it keeps it. */
+	down_write(&fx->lock);
+	ret = tmm_pt_unshare(&fx->pt, PT_VA, rw, &spare);
+	up_write(&fx->lock);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	down_read(&fx->lock);
+	KUNIT_EXPECT_EQ(test, TMM_PTE_FRAME(tmm_pt_lookup(&fx->pt, PT_VA)),
+			shared);
+	KUNIT_EXPECT_TRUE(test, tmm_pt_lookup(&fx->pt, PT_VA) & PT_W);
+	up_read(&fx->lock);
+	KUNIT_EXPECT_EQ(test, spare, 0u);
 }
 
 /*
@@ -1175,8 +1206,7 @@ static void pt_clone_fails_cleanly(struct kunit *test)
 
 	pt_clone_source(test, fx);
 	pt_fail_every_allocation(test, fx, pt_op_init, pt_op_clone,
-				 pt_undo_init,
-				 BIT(TMM_FAULT_FRAME) | BIT(TMM_FAULT_TABLE));
+				 pt_undo_init, BIT(TMM_FAULT_TABLE));
 }
 
 /* Disarms every fault point, so no test inherits one armed by another. */
@@ -1219,8 +1249,8 @@ static struct kunit_case pagetable_test_cases[] = {
 	KUNIT_CASE(pt_map_needing_first_table_over_quota_returns_enomem),
 	KUNIT_CASE(pt_prealloc_and_trim_tables),
 	KUNIT_CASE(pt_destroy_frees_every_frame),
-	KUNIT_CASE(pt_clone_copies_entries_into_new_frames),
-	KUNIT_CASE(pt_clone_is_isolated_from_source),
+	KUNIT_CASE(pt_clone_shares_frames_copy_on_write),
+	KUNIT_CASE(pt_clone_is_isolated_after_unshare),
 	KUNIT_CASE(pt_map_needing_table_fails_cleanly),
 	KUNIT_CASE(pt_init_fails_cleanly),
 	KUNIT_CASE(pt_clone_fails_cleanly),

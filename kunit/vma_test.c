@@ -20,11 +20,22 @@
  * run, against the highest gap computed from the dump; the ceilings of
  * struct tmm_limits are checked to the frame, the space and the region, the
  * region counter against a per-page model in a third randomised run.
+ *
+ * Reads of never-written memory map the torus's shared zero frame and take
+ * no frame; clones share every frame copy-on-write.  Both are checked to the
+ * frame: which entries map the zero frame or a shared one, their bits, the
+ * reference counts tmm_frame_refs() reports, the frames of each space, of
+ * the torus and of the user, at every step of a copy-on-write break, and
+ * every allocation of such a break is failed in turn.  The dirty and access
+ * logs are checked against the pages written and accessed, and the
+ * observers against the ranges they must be told of.
  */
 
 #include <kunit/test.h>
 #include <linux/bitmap.h>
+#include <linux/completion.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/prandom.h>
 #include <linux/sched.h>
@@ -211,6 +222,71 @@ static u32 vt_nr_free(struct tmm_torus *torus)
 	return stats.nr_free;
 }
 
+/*
+ * A struct tmm_limits with no ceiling set, freed when the test ends.  Take
+ * it before the spaces that read it: resources are released in reverse
+ * order, so it outlives them.
+ */
+static struct tmm_limits *vt_limits(struct kunit *test)
+{
+	struct tmm_limits *limits = kunit_kzalloc(test, sizeof(*limits),
+						  GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, limits);
+	return limits;
+}
+
+/* Creates a space under @limits that the test destroys at the end. */
+static struct tmm_space *vt_space_create_limited(struct kunit *test,
+						 struct tmm_torus *torus,
+						 const struct tmm_limits *limits,
+						 u32 max_frames)
+{
+	return vt_space_register(test, tmm_space_create(torus, limits,
+							max_frames));
+}
+
+/* Expects ERR_PTR(@err); a space got instead is destroyed at the end. */
+static void vt_expect_no_space(struct kunit *test, struct tmm_space *space,
+			       int err, const char *what)
+{
+	if (!IS_ERR_OR_NULL(space)) {
+		vt_space_register(test, space);
+		KUNIT_FAIL(test, "%s: got a space, expected %d", what, err);
+		return;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(space), (long)err, "%s", what);
+}
+
+/* Frames charged to the user of @space: those of all of its spaces. */
+static long vt_user_frames(struct tmm_space *space)
+{
+	return atomic_long_read(&space->user->nr_frames);
+}
+
+/* Live spaces of the user of @space. */
+static int vt_user_spaces(struct tmm_space *space)
+{
+	return atomic_read(&space->user->nr_spaces);
+}
+
+/* Frames @space holds, its directory and tables included. */
+static u32 vt_space_frames(struct tmm_space *space)
+{
+	struct torusmm_space_stats stats = vt_stats(space);
+
+	return stats.nr_data_frames + stats.nr_table_frames;
+}
+
+/* Spaces on @torus now. */
+static u32 vt_torus_spaces(struct tmm_torus *torus)
+{
+	struct tmm_torus_stats stats;
+
+	tmm_torus_get_stats(torus, &stats);
+	return stats.nr_spaces;
+}
+
 /* The leaf entry bits a page of a region with @prot must carry. */
 static u32 vt_prot_pte(u32 prot)
 {
@@ -237,6 +313,36 @@ static void vt_expect_pte_prot(struct kunit *test, u32 pte, u32 prot)
 	else
 		KUNIT_EXPECT_EQ_MSG(test, pte & VT_PTE_PROT, vt_prot_pte(prot),
 				    "entry %#x", pte);
+}
+
+/*
+ * The leaf entry bits of a page of a region with @prot that maps the zero
+ * frame or a shared frame: read-only and copy-on-write, whatever @prot says.
+ */
+static u32 vt_cow_pte(u32 prot)
+{
+	return (vt_prot_pte(prot) & ~TORUSMM_PTE_WRITABLE) | TORUSMM_PTE_COW;
+}
+
+/* Expects @pte to map the zero frame with the bits of a region with @prot. */
+static void vt_expect_zero_pte(struct kunit *test, u32 pte, u32 prot)
+{
+	KUNIT_EXPECT_EQ_MSG(test, TMM_PTE_FRAME(pte), TMM_ZERO_FRAME,
+			    "entry %#x", pte);
+	KUNIT_EXPECT_EQ_MSG(test, pte & (VT_PTE_PROT | TORUSMM_PTE_COW),
+			    vt_cow_pte(prot), "entry %#x", pte);
+}
+
+/* The frame behind @va in @space; 0 when there is none. */
+static u32 vt_frame(struct tmm_space *space, u32 va)
+{
+	return TMM_PTE_FRAME(tmm_space_lookup(space, va));
+}
+
+/* Entries that map the frame behind @va (0 for none or the zero frame). */
+static u32 vt_refs(struct tmm_space *space, u32 va)
+{
+	return tmm_frame_refs(space->torus, vt_frame(space, va));
 }
 
 /* Arms @site, or skips the test when the kernel has no fault injection. */
@@ -323,38 +429,39 @@ static bool vt_spans_cover(const struct vt_span *spans, u32 page, u32 *prot)
 }
 
 /*
- * Maps @spans and gives each page a frame holding a byte of its own (page
- * number + 1), by writing when the region is writable and reading otherwise.
- * Pages of PROT_NONE regions stay without a frame.
+ * Maps @spans and gives each page a frame of its own holding a byte of its
+ * own (page number + 1), by writing it: a span that is not writable is
+ * mapped read-write, written, then given its protection.  (A read would map
+ * the zero frame and take no frame.)  Pages of PROT_NONE regions stay
+ * without a frame.
  */
 static void vt_map_spans(struct kunit *test, struct tmm_space *space,
 			 const struct vt_span *spans)
 {
-	u32 i, page, va;
+	u32 i, page, va, len;
 
 	for (i = 0; i < vt_nr_spans(spans); i++) {
 		va = VT_BASE + spans[i].first * PAGE_SIZE;
-		vt_mmap(test, space, va,
-			(spans[i].end - spans[i].first) * PAGE_SIZE,
-			spans[i].prot, VT_FIXED);
-	}
-	for (i = 0; i < vt_nr_spans(spans); i++) {
-		for (page = spans[i].first; page < spans[i].end; page++) {
-			va = VT_BASE + page * PAGE_SIZE;
-			if (spans[i].prot & TORUSMM_PROT_WRITE)
-				vt_fill(test, space, va, PAGE_SIZE, page + 1);
-			else if (spans[i].prot)
-				vt_read_byte(test, space, va);
+		len = (spans[i].end - spans[i].first) * PAGE_SIZE;
+		if (spans[i].prot == VT_NONE) {
+			vt_mmap(test, space, va, len, VT_NONE, VT_FIXED);
+			continue;
 		}
+		vt_mmap(test, space, va, len, VT_RW, VT_FIXED);
+		for (page = spans[i].first; page < spans[i].end; page++)
+			vt_fill(test, space, VT_BASE + page * PAGE_SIZE,
+				PAGE_SIZE, page + 1);
+		if (spans[i].prot != VT_RW)
+			KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, va, len,
+								 spans[i].prot),
+					0);
 	}
 }
 
 /* The content byte vt_map_spans() gave page @page of a region with @prot. */
 static int vt_span_byte(u32 page, u32 prot)
 {
-	if (prot == VT_NONE)
-		return -1;
-	return prot & TORUSMM_PROT_WRITE ? (u8)(page + 1) : 0;
+	return prot == VT_NONE ? -1 : (u8)(page + 1);
 }
 
 static void space_create_has_only_the_stack_region(struct kunit *test)
@@ -450,11 +557,17 @@ static void space_quota_limits_data_and_table_frames(struct kunit *test)
 						  &fault), 0);
 }
 
-/* A fault-in with the torus empty is -ENOMEM, not a fault, and maps nothing. */
+/*
+ * With the torus empty, a read of a page never written still maps the zero
+ * frame where its table exists; a fault-in that needs a frame (a write) or a
+ * table (a read in a slot without one) is -ENOMEM, not a fault, and maps
+ * nothing.
+ */
 static void fault_in_with_torus_full_returns_enomem(struct kunit *test)
 {
 	struct tmm_torus *torus = tmm_test_torus_create(test, 8);
 	struct tmm_space *space = vt_space_create(test, torus, 0);
+	const u32 other_slot = VT_BASE + VT_SLOT;
 	struct torusmm_space_stats before;
 	struct tmm_access res;
 	u32 fault = 0;
@@ -464,32 +577,58 @@ static void fault_in_with_torus_full_returns_enomem(struct kunit *test)
 	buf = kunit_kzalloc(test, 2 * PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	vt_mmap(test, space, VT_BASE, 8 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, other_slot, PAGE_SIZE, VT_RW, VT_FIXED);
 	/* The directory and one table leave six frames for data. */
 	vt_fill(test, space, VT_BASE, 6 * PAGE_SIZE, 9);
 	KUNIT_ASSERT_EQ(test, vt_nr_free(torus), 0u);
 	before = vt_stats(space);
 
+	/* A read needs no frame: the zero frame, counted as a fault-in. */
 	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + 6 * PAGE_SIZE,
-						  VT_ACC_U, &tpa, &fault),
-			-ENOMEM);
+						  VT_ACC_U, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, tpa, (u64)TORUSMM_ZERO_FRAME_TPA);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_BASE + 6 * PAGE_SIZE),
+			   VT_RW);
+	memset(buf, 0xff, 2 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, tmm_space_read(space, VT_BASE + 5 * PAGE_SIZE,
 					     buf, 2 * PAGE_SIZE, VT_ACC_U, &res),
-			-ENOMEM);
+			0);
+	KUNIT_EXPECT_EQ(test, res.done, 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, buf[0], 9);
+	KUNIT_EXPECT_NULL(test, memchr_inv(buf + PAGE_SIZE, 0, PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, before.nr_faults + 1);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames,
+			before.nr_data_frames);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), 0u);
+
+	/* A write needs a frame; a read in an empty slot needs a table. */
 	KUNIT_EXPECT_EQ(test, tmm_space_write(space, VT_BASE + 5 * PAGE_SIZE,
 					      buf, 2 * PAGE_SIZE, VT_ACC_U,
 					      &res), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + 7 * PAGE_SIZE,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, other_slot, VT_ACC_U,
+						  &tpa, &fault), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames,
 			before.nr_data_frames);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_table_frames,
+			before.nr_table_frames);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_fault_errors,
 			before.nr_fault_errors);
-	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, before.nr_faults);
-	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + 6 * PAGE_SIZE),
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, before.nr_faults + 1);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_BASE + 6 * PAGE_SIZE),
+			   VT_RW);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + 7 * PAGE_SIZE),
 			0u);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, other_slot), 0u);
 
 	/* A frame given back is enough for the next fault-in. */
 	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE, PAGE_SIZE), 0);
 	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + 6 * PAGE_SIZE,
-						  VT_ACC_U, &tpa, &fault), 0);
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), 0u);
 }
 
 struct vt_brk_case {
@@ -581,20 +720,37 @@ static void brk_moves_the_break_as_linux_does(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, got[i].start, VT_STACK);
 }
 
-/* The original design's brk test: the heap is demand-zero and usable. */
+/*
+ * The original design's brk test: the heap is demand-zero and usable.  A
+ * read maps the zero frame and takes nothing; the pages written take one
+ * zeroed frame each.
+ */
 static void brk_heap_pages_are_demand_zero(struct kunit *test)
 {
 	struct tmm_space *space = vt_space(test);
 	u32 brk = VT_HEAP + 3 * PAGE_SIZE + 10;
+	u32 free_before = vt_nr_free(space->torus);
 
 	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, brk), brk);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + 5), 0);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, brk - 1), 0);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_HEAP), VT_RW);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, brk - 1), VT_RW);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 2ull);
+	/* The heap's table, nothing else. */
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before - 1);
+
 	vt_fill(test, space, VT_HEAP + 100, 2 * PAGE_SIZE, 0x77);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + 100), 0x77);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + 99), 0);
-	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 4u);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
+					   VT_HEAP + 2 * PAGE_SIZE + 100), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 3u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before - 4);
+	vt_expect_pte_prot(test, tmm_space_lookup(space, VT_HEAP), VT_RW);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, brk - 1), VT_RW);
 	/* Not the heap: above the break's page. */
 	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_HEAP + 4 * PAGE_SIZE), -1);
 }
@@ -624,7 +780,10 @@ static void brk_shrink_frees_pages(struct kunit *test)
 					     1, VT_ACC_U, &res), 0);
 	KUNIT_EXPECT_EQ(test, res.fault, VT_F_U);
 
-	/* Grown again, the pages come back zeroed. */
+	/*
+	 * Grown again, the pages come back zeroed: read, the zero frame; once
+	 * written, a frame (the one just freed) zeroed but for what was written.
+	 */
 	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 4 * PAGE_SIZE),
 			VT_HEAP + 4 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + PAGE_SIZE),
@@ -632,6 +791,10 @@ static void brk_shrink_frees_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
 					   VT_HEAP + 4 * PAGE_SIZE - 1), 0);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP), 0x31);
+	vt_fill(test, space, VT_HEAP + PAGE_SIZE, 1, 0x32);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
+					   VT_HEAP + 2 * PAGE_SIZE - 1), 0);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 2u);
 
 	/* Shrinking to the start frees the last heap frame and table. */
 	KUNIT_EXPECT_EQ(test, tmm_space_brk(space, VT_HEAP), VT_HEAP);
@@ -900,18 +1063,42 @@ static void mmap_unusable_hint_places_top_down(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_regions, 3u);
 }
 
+/*
+ * Reads of a new mapping map the zero frame: each counts a fault-in, none
+ * takes a frame (the table excepted); the first write takes one zeroed frame.
+ */
 static void mmap_is_zero_filled_on_demand(struct kunit *test)
 {
 	struct tmm_space *space = vt_space(test);
 	u32 addr = vt_mmap(test, space, 0, 3 * PAGE_SIZE, VT_RW, 0);
-	u32 i;
+	u32 free_before = vt_nr_free(space->torus), i;
 
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_table_frames, 1u);
 	for (i = 0; i < 3; i++)
 		KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
 						   addr + i * PAGE_SIZE + i), 0);
-	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 3u);
+	for (i = 0; i < 3; i++)
+		vt_expect_zero_pte(test, tmm_space_lookup(space,
+							  addr + i * PAGE_SIZE),
+				   VT_RW);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_table_frames, 2u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 3ull);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before - 1);
+
+	vt_fill(test, space, addr + PAGE_SIZE + 8, 1, 0x3d);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before - 2);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, addr + PAGE_SIZE + 8),
+			0x3d);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, addr + PAGE_SIZE + 7),
+			0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space,
+					   addr + 2 * PAGE_SIZE - 1), 0);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, addr), VT_RW);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, addr + 2 * PAGE_SIZE),
+			   VT_RW);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 3ull);
 }
 
@@ -1362,6 +1549,8 @@ struct vt_translate_case {
 	u32 access;
 	u32 fault;
 	bool ok;
+	u32 frames;		/* data frames a success takes */
+	bool zero;		/* a success maps (or meets) the zero frame */
 };
 
 static const struct vt_translate_case vt_translate_cases[] = {
@@ -1404,10 +1593,17 @@ static const struct vt_translate_case vt_translate_cases[] = {
 	{ "read-exec, user fetch", VT_BASE + 2 * PAGE_SIZE,
 	  VT_ACC_X | VT_ACC_U, 0, true },
 	{ "read-write without a frame, user write (demand zero)",
-	  VT_T_RW_EMPTY, VT_ACC_W | VT_ACC_U, 0, true },
-	{ "read-only without a frame, user read (demand zero)", VT_T_R_EMPTY,
-	  VT_ACC_U, 0, true },
-	{ "stack, user read", VT_STACK, VT_ACC_U, 0, true },
+	  VT_T_RW_EMPTY, VT_ACC_W | VT_ACC_U, 0, true, .frames = 1 },
+	{ "read-only without a frame, user read (the zero frame)",
+	  VT_T_R_EMPTY, VT_ACC_U, 0, true, .zero = true },
+	{ "read-write without a frame, user read (the zero frame)",
+	  VT_T_RW_EMPTY, VT_ACC_U, 0, true, .zero = true },
+	{ "read-write without a frame, supervisor read (the zero frame)",
+	  VT_T_RW_EMPTY, 0, 0, true, .zero = true },
+	{ "stack, user read (the zero frame)", VT_STACK, VT_ACC_U, 0, true,
+	  .zero = true },
+	{ "stack, user write (demand zero)", VT_STACK, VT_ACC_W | VT_ACC_U, 0,
+	  true, .frames = 1 },
 };
 
 static void vt_translate_desc(const struct vt_translate_case *c, char *desc)
@@ -1418,8 +1614,9 @@ static void vt_translate_desc(const struct vt_translate_case *c, char *desc)
 KUNIT_ARRAY_PARAM(vt_translate, vt_translate_cases, vt_translate_desc);
 
 /*
- * translate answers with the x86 page-fault error code, faults in zeroed
- * frames where the region allows the access, and counts what it did.
+ * translate answers with the x86 page-fault error code, faults in a zeroed
+ * frame for a write and the zero frame for a read where the region allows
+ * the access, and counts what it did.
  */
 static void translate_reports_fault_or_faults_in(struct kunit *test)
 {
@@ -1447,6 +1644,13 @@ static void translate_reports_fault_or_faults_in(struct kunit *test)
 				before.nr_translations + 1);
 		KUNIT_EXPECT_EQ(test, after.nr_fault_errors,
 				before.nr_fault_errors);
+		KUNIT_EXPECT_EQ(test, after.nr_data_frames,
+				before.nr_data_frames + c->frames);
+		KUNIT_EXPECT_EQ(test, after.nr_faults,
+				before.nr_faults + (c->frames || c->zero));
+		KUNIT_EXPECT_EQ(test, TMM_PTE_FRAME(pte) == TMM_ZERO_FRAME,
+				c->zero);
+		KUNIT_EXPECT_EQ(test, !!(pte & TORUSMM_PTE_COW), c->zero);
 	} else {
 		KUNIT_EXPECT_EQ(test, ret, -EFAULT);
 		KUNIT_EXPECT_EQ(test, fault, c->fault);
@@ -1462,24 +1666,48 @@ static void translate_reports_fault_or_faults_in(struct kunit *test)
 	}
 }
 
+/*
+ * A read translates to the zero frame and takes no frame; the first write
+ * takes one zeroed frame, which the later accesses translate to.
+ */
 static void translate_demand_faults_a_zeroed_frame(struct kunit *test)
 {
 	struct tmm_space *space = vt_space(test);
-	u32 fault, pte;
+	u32 fault, pte, free_before;
 	u64 tpa, again;
 
 	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED);
 	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + 0x234,
 						  VT_ACC_U, &tpa, &fault), 0);
-	pte = tmm_space_lookup(space, VT_BASE);
-	KUNIT_EXPECT_EQ(test, tpa, tmm_frame_to_tpa(TMM_PTE_FRAME(pte)) + 0x234);
+	KUNIT_EXPECT_EQ(test, tpa, (u64)TORUSMM_ZERO_FRAME_TPA + 0x234);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_BASE), VT_RW);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 1ull);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	free_before = vt_nr_free(space->torus);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + 0x234,
+						  VT_ACC_W, &tpa, &fault), 0);
+	pte = tmm_space_lookup(space, VT_BASE);
+	KUNIT_EXPECT_NE(test, TMM_PTE_FRAME(pte), TMM_ZERO_FRAME);
+	KUNIT_EXPECT_EQ(test, tpa, tmm_frame_to_tpa(TMM_PTE_FRAME(pte)) + 0x234);
+	vt_expect_pte_prot(test, pte, VT_RW);
+	KUNIT_EXPECT_EQ(test, pte & (TORUSMM_PTE_COW | VT_PTE_AD), VT_PTE_AD);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free_before - 1);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE), 0);
 	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 4095), 0);
+	/* A copy-on-write break is no fault-in. */
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 1ull);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE, VT_ACC_U,
+						  &again, &fault), 0);
+	KUNIT_EXPECT_EQ(test, again + 0x234, tpa);
 	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE, VT_ACC_W,
 						  &again, &fault), 0);
 	KUNIT_EXPECT_EQ(test, again + 0x234, tpa);
 	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 1ull);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_translations, 4ull);
 }
 
 static void translate_read_sets_accessed(struct kunit *test)
@@ -1767,7 +1995,11 @@ static void write_to_read_only_page_faults_protection(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 4), 0);
 }
 
-/* Builds the space the clone tests copy: regions, heap, stack and data. */
+/*
+ * Builds the space the clone tests copy: regions, heap, stack and data, a
+ * PROT_NONE page that holds a frame, and a heap page that maps the zero
+ * frame.
+ */
 static void vt_clone_source(struct kunit *test, struct tmm_space *space)
 {
 	static const struct vt_span layout[VT_MAX_SPANS] = {
@@ -1779,40 +2011,63 @@ static void vt_clone_source(struct kunit *test, struct tmm_space *space)
 	vt_map_spans(test, space, layout);
 	vt_mmap(test, space, VT_BASE + VT_SLOT, 2 * PAGE_SIZE, VT_RW,
 		VT_FIXED | VT_POPULATE);
+	vt_fill(test, space, VT_BASE + VT_SLOT, 1, 0x5b);
 	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE + VT_SLOT,
 						 PAGE_SIZE, VT_NONE), 0);
 	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 2 * PAGE_SIZE + 1),
 			VT_HEAP + 2 * PAGE_SIZE + 1);
 	vt_fill(test, space, VT_HEAP + PAGE_SIZE, 8, 0xab);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_HEAP), 0);
 	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_STACK - PAGE_SIZE,
 						  VT_ACC_W | VT_ACC_U, &tpa,
 						  &fault), 0);
 }
 
-/* The original design's clone test: a clone is an equal, separate copy. */
-static void clone_copies_regions_brk_stack_and_data(struct kunit *test)
+/* Pages of vt_clone_source(): read-write, read-only, PROT_NONE, zero frame. */
+#define VT_C_RW		VT_BASE
+#define VT_C_RW2	(VT_BASE + PAGE_SIZE)
+#define VT_C_R		(VT_BASE + 2 * PAGE_SIZE)
+#define VT_C_NONE	(VT_BASE + VT_SLOT)
+#define VT_C_ZERO	VT_HEAP
+
+/*
+ * The original design's clone test, copy-on-write: the clone has the same
+ * regions, break, stack and contents, and maps every frame of the source.
+ * Both entries become read-only and copy-on-write, the clone's old (accessed
+ * clear, dirty kept), and each frame has two references (the zero frame
+ * none).  Only the clone's tables take frames from the torus; the shared
+ * frames count in both spaces and are charged to the user twice.
+ */
+static void clone_shares_regions_brk_stack_and_frames(struct kunit *test)
 {
 	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
 	struct tmm_space *space = vt_space_create(test, torus, 99);
 	struct torusmm_region *src_regions, *dst_regions;
-	struct torusmm_pte *src_ptes, *dst_ptes;
+	struct torusmm_pte *old_ptes, *src_ptes, *dst_ptes;
 	struct torusmm_space_stats src, dst;
-	struct tmm_space *copy;
-	u32 nr_src, nr_dst, i, used_before;
+	u32 nr_old, nr_src, nr_dst, i, free_before, nr_zero = 0;
 	struct tmm_torus_stats tstats;
+	struct tmm_space *copy;
+	long user_before;
 
 	src_regions = kunit_kcalloc(test, VT_NR_REGIONS, sizeof(*src_regions),
 				    GFP_KERNEL);
 	dst_regions = kunit_kcalloc(test, VT_NR_REGIONS, sizeof(*dst_regions),
 				    GFP_KERNEL);
+	old_ptes = kunit_kcalloc(test, VT_NR_PTES, sizeof(*old_ptes),
+				 GFP_KERNEL);
 	src_ptes = kunit_kcalloc(test, VT_NR_PTES, sizeof(*src_ptes),
 				 GFP_KERNEL);
 	dst_ptes = kunit_kcalloc(test, VT_NR_PTES, sizeof(*dst_ptes),
 				 GFP_KERNEL);
-	KUNIT_ASSERT_TRUE(test, src_regions && dst_regions && src_ptes &&
-			  dst_ptes);
+	KUNIT_ASSERT_TRUE(test, src_regions && dst_regions && old_ptes &&
+			  src_ptes && dst_ptes);
 	vt_clone_source(test, space);
-	used_before = VT_TORUS_FRAMES - vt_nr_free(torus);
+	KUNIT_ASSERT_EQ(test, tmm_space_dump_ptes(space, 0, 1ull << 32,
+						  old_ptes, VT_NR_PTES,
+						  &nr_old), 0);
+	free_before = vt_nr_free(torus);
+	user_before = vt_user_frames(space);
 
 	copy = vt_space_register(test, tmm_space_clone(space));
 	src = vt_stats(space);
@@ -1824,8 +2079,13 @@ static void clone_copies_regions_brk_stack_and_data(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dst.nr_table_frames, src.nr_table_frames);
 	KUNIT_EXPECT_EQ(test, dst.nr_regions, src.nr_regions);
 	KUNIT_EXPECT_EQ(test, dst.nr_heap_pages, src.nr_heap_pages);
-	KUNIT_EXPECT_EQ(test, VT_TORUS_FRAMES - vt_nr_free(torus),
-			2 * used_before);
+	KUNIT_EXPECT_EQ(test, dst.nr_faults, 0ull);
+	KUNIT_EXPECT_EQ(test, dst.nr_translations, 0ull);
+	/* The torus gives the clone its tables only; the user pays for all. */
+	KUNIT_EXPECT_EQ(test, free_before - vt_nr_free(torus),
+			dst.nr_table_frames);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space),
+			user_before + dst.nr_table_frames + dst.nr_data_frames);
 	tmm_torus_get_stats(torus, &tstats);
 	KUNIT_EXPECT_EQ(test, tstats.nr_spaces, 2u);
 
@@ -1841,24 +2101,36 @@ static void clone_copies_regions_brk_stack_and_data(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, tmm_space_dump_ptes(copy, 0, 1ull << 32,
 						  dst_ptes, VT_NR_PTES,
 						  &nr_dst), 0);
-	KUNIT_ASSERT_EQ(test, nr_dst, nr_src);
-	for (i = 0; i < nr_src; i++) {
-		u32 sp = src_ptes[i].pte, dp = dst_ptes[i].pte;
+	KUNIT_ASSERT_EQ(test, nr_src, nr_old);
+	KUNIT_ASSERT_EQ(test, nr_dst, nr_old);
+	for (i = 0; i < nr_old; i++) {
+		u32 old = old_ptes[i].pte, sp = src_ptes[i].pte;
+		u32 dp = dst_ptes[i].pte, frame = TMM_PTE_FRAME(old);
+		bool zero = frame == TMM_ZERO_FRAME;
 
-		KUNIT_EXPECT_EQ(test, dst_ptes[i].addr, src_ptes[i].addr);
-		/* Same bits, dirty included, but old; another frame. */
-		KUNIT_EXPECT_EQ(test, dp & ~TORUSMM_PTE_FRAME_MASK,
-				sp & ~(TORUSMM_PTE_FRAME_MASK |
-				       TORUSMM_PTE_ACCESSED));
-		KUNIT_EXPECT_NE(test, TMM_PTE_FRAME(dp), TMM_PTE_FRAME(sp));
-		KUNIT_EXPECT_EQ(test, vt_frame_byte(copy, dp, 0),
-				vt_frame_byte(space, sp, 0));
-		KUNIT_EXPECT_EQ(test, vt_frame_byte(copy, dp, PAGE_SIZE - 1),
-				vt_frame_byte(space, sp, PAGE_SIZE - 1));
+		KUNIT_EXPECT_EQ(test, src_ptes[i].addr, old_ptes[i].addr);
+		KUNIT_EXPECT_EQ(test, dst_ptes[i].addr, old_ptes[i].addr);
+		KUNIT_EXPECT_EQ_MSG(test, sp, (old | TORUSMM_PTE_COW) &
+				    ~TORUSMM_PTE_WRITABLE, "source %#x",
+				    old_ptes[i].addr);
+		KUNIT_EXPECT_EQ_MSG(test, dp, sp & ~TORUSMM_PTE_ACCESSED,
+				    "clone %#x", old_ptes[i].addr);
+		KUNIT_EXPECT_EQ_MSG(test, tmm_frame_refs(torus, frame),
+				    zero ? 0u : 2u, "frame of %#x",
+				    old_ptes[i].addr);
+		nr_zero += zero;
 	}
+	KUNIT_EXPECT_EQ(test, nr_zero, 1u);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_HEAP + PAGE_SIZE),
 			0xab);
-	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + PAGE_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_C_RW2), 2);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_C_R), 3);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_C_ZERO), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_C_NONE), 0x5b);
+	/* Reads share on. */
+	KUNIT_EXPECT_EQ(test, vt_refs(space, VT_C_RW2), 2u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus),
+			free_before - dst.nr_table_frames);
 }
 
 /* A write in the clone is not seen in the parent, and the other way. */
@@ -1872,8 +2144,15 @@ static void clone_is_isolated_both_ways(struct kunit *test)
 
 	vt_fill(test, copy, VT_BASE, 4, 0xc1);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE), 1);
+	/* The clone's copy holds the rest of the page. */
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + 4), 1);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + 4095), 1);
 	vt_fill(test, space, VT_BASE + PAGE_SIZE, 4, 0xc2);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + PAGE_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + PAGE_SIZE + 4),
+			2);
+	vt_fill(test, copy, VT_C_ZERO, 4, 0xc3);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_C_ZERO), 0);
 
 	/* Layout changes stay on their side too. */
 	KUNIT_ASSERT_EQ(test, tmm_space_munmap(copy, VT_BASE, PAGE_SIZE), 0);
@@ -1881,11 +2160,474 @@ static void clone_is_isolated_both_ways(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP), VT_HEAP);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_HEAP + PAGE_SIZE),
 			0xab);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_C_ZERO), 0xc3);
 
 	/* A destroyed parent leaves the clone intact. */
 	vt_space_destroy(test, space);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + PAGE_SIZE), 2);
-	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_BASE + VT_SLOT), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_C_NONE), 0x5b);
+}
+
+/* What a copy-on-write step must leave: counters of both spaces and the torus. */
+struct vt_cow_counts {
+	u32 free;		/* free frames of the torus */
+	u32 src_data;		/* nr_data_frames of the source */
+	u32 dst_data;		/* ... and of the clone */
+	long user;		/* frames charged to the user of both */
+};
+
+/* Takes the counters a copy-on-write step changes. */
+static struct vt_cow_counts vt_cow_counts(struct tmm_space *src,
+					  struct tmm_space *dst)
+{
+	return (struct vt_cow_counts){
+		.free = vt_nr_free(src->torus),
+		.src_data = vt_stats(src).nr_data_frames,
+		.dst_data = vt_stats(dst).nr_data_frames,
+		.user = vt_user_frames(src),
+	};
+}
+
+/* Expects the counters of @src and @dst to be @want, naming the step. */
+static void vt_expect_cow_counts(struct kunit *test, struct tmm_space *src,
+				 struct tmm_space *dst,
+				 struct vt_cow_counts want, const char *step)
+{
+	struct vt_cow_counts got = vt_cow_counts(src, dst);
+
+	KUNIT_EXPECT_EQ_MSG(test, got.free, want.free, "%s: free frames", step);
+	KUNIT_EXPECT_EQ_MSG(test, got.src_data, want.src_data,
+			    "%s: data frames of the source", step);
+	KUNIT_EXPECT_EQ_MSG(test, got.dst_data, want.dst_data,
+			    "%s: data frames of the clone", step);
+	KUNIT_EXPECT_EQ_MSG(test, got.user, want.user, "%s: user's frames",
+			    step);
+}
+
+/*
+ * The first write to a shared page copies the frame for the space that
+ * writes (a frame from the torus, none from the user, who paid for both
+ * mappings already), with the rest of the page; the other space's entry
+ * is the frame's last mapping then, and its first write takes no frame but
+ * makes the entry writable again.  Either side may write first.
+ */
+static void clone_write_copies_the_frame_once(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct tmm_space *copy, *first, *second;
+	struct vt_cow_counts want;
+	u32 shared, pte, fp, side;
+
+	vt_clone_source(test, space);
+	copy = vt_space_register(test, tmm_space_clone(space));
+
+	for (side = 0; side < 2; side++) {
+		const u32 va = side ? VT_C_RW2 : VT_C_RW;
+		const u8 old = side ? 2 : 1;
+
+		first = side ? space : copy;
+		second = side ? copy : space;
+		shared = vt_frame(space, va);
+		KUNIT_ASSERT_EQ(test, vt_refs(space, va), 2u);
+		want = vt_cow_counts(space, copy);
+
+		vt_fill(test, first, va + 8, 4, 0xc1 + side);
+		want.free--;
+		vt_expect_cow_counts(test, space, copy, want, "first write");
+		pte = tmm_space_lookup(first, va);
+		fp = TMM_PTE_FRAME(pte);
+		KUNIT_EXPECT_NE(test, fp, shared);
+		KUNIT_EXPECT_NE(test, fp, (u32)TMM_ZERO_FRAME);
+		KUNIT_EXPECT_EQ(test, pte & (VT_PTE_PROT | TORUSMM_PTE_COW),
+				vt_prot_pte(VT_RW));
+		KUNIT_EXPECT_EQ(test, pte & VT_PTE_AD, VT_PTE_AD);
+		KUNIT_EXPECT_EQ(test, tmm_frame_refs(space->torus, fp), 1u);
+		KUNIT_EXPECT_EQ(test, tmm_frame_refs(space->torus, shared), 1u);
+		pte = tmm_space_lookup(second, va);
+		KUNIT_EXPECT_EQ(test, TMM_PTE_FRAME(pte), shared);
+		KUNIT_EXPECT_EQ(test, pte & (VT_PTE_PROT | TORUSMM_PTE_COW),
+				vt_cow_pte(VT_RW));
+		KUNIT_EXPECT_EQ(test, vt_peek_byte(first, va + 8), 0xc1 + side);
+		KUNIT_EXPECT_EQ(test, vt_peek_byte(first, va + 7), old);
+		KUNIT_EXPECT_EQ(test, vt_peek_byte(first, va + 4095), old);
+		KUNIT_EXPECT_EQ(test, vt_peek_byte(second, va + 8), old);
+
+		/* The last mapping: no frame, the same frame made writable. */
+		vt_fill(test, second, va + 8, 1, 0xd1 + side);
+		vt_expect_cow_counts(test, space, copy, want, "last write");
+		pte = tmm_space_lookup(second, va);
+		KUNIT_EXPECT_EQ(test, TMM_PTE_FRAME(pte), shared);
+		KUNIT_EXPECT_EQ(test, pte & (VT_PTE_PROT | TORUSMM_PTE_COW),
+				vt_prot_pte(VT_RW));
+		KUNIT_EXPECT_EQ(test, tmm_frame_refs(space->torus, shared), 1u);
+		KUNIT_EXPECT_EQ(test, vt_peek_byte(second, va + 8), 0xd1 + side);
+		KUNIT_EXPECT_EQ(test, vt_peek_byte(first, va + 8), 0xc1 + side);
+	}
+	KUNIT_EXPECT_EQ(test, vt_stats(copy).nr_faults, 0ull);
+}
+
+/*
+ * A shared page stays read-only whatever its protection becomes: a write in
+ * a read-only region faults and changes nothing, mprotect (PROT_NONE
+ * included) keeps the entry copy-on-write, and the first write the new
+ * protection allows copies the frame with its contents.
+ */
+static void clone_shared_page_stays_read_only_under_mprotect(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct vt_cow_counts want;
+	struct tmm_space *copy;
+	struct tmm_access res;
+	u32 pte, shared;
+	u8 byte = 0x99;
+
+	vt_clone_source(test, space);
+	copy = vt_space_register(test, tmm_space_clone(space));
+	want = vt_cow_counts(space, copy);
+
+	/* Read-only: a protection fault, the frame still shared. */
+	shared = vt_frame(copy, VT_C_R);
+	KUNIT_ASSERT_EQ(test, tmm_space_write(copy, VT_C_R, &byte, 1, VT_ACC_U,
+					      &res), 0);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_P | VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, vt_refs(copy, VT_C_R), 2u);
+	vt_expect_cow_counts(test, space, copy, want, "write to read-only");
+
+	/* Writable again, still copy-on-write: the write copies. */
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(copy, VT_C_R, PAGE_SIZE,
+						 VT_RWX), 0);
+	pte = tmm_space_lookup(copy, VT_C_R);
+	KUNIT_EXPECT_EQ(test, pte & (VT_PTE_PROT | TORUSMM_PTE_COW),
+			vt_cow_pte(VT_RWX));
+	KUNIT_EXPECT_EQ(test, TMM_PTE_FRAME(pte), shared);
+	vt_fill(test, copy, VT_C_R + 1, 1, 0x33);
+	want.free--;
+	vt_expect_cow_counts(test, space, copy, want, "write after mprotect");
+	KUNIT_EXPECT_NE(test, vt_frame(copy, VT_C_R), shared);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_C_R), 3);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_C_R + 1), 0x33);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_C_R + 1), 3);
+	vt_expect_pte_prot(test, tmm_space_lookup(copy, VT_C_R), VT_RWX);
+
+	/* A shared PROT_NONE page: made writable, its write copies it. */
+	shared = vt_frame(copy, VT_C_NONE);
+	pte = tmm_space_lookup(copy, VT_C_NONE);
+	KUNIT_EXPECT_EQ(test, pte & (TMM_PTE_HOLDS_FRAME | TORUSMM_PTE_COW |
+				     TORUSMM_PTE_WRITABLE),
+			TORUSMM_PTE_PROTNONE | TORUSMM_PTE_COW);
+	KUNIT_EXPECT_EQ(test, vt_refs(copy, VT_C_NONE), 2u);
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(copy, VT_C_NONE, PAGE_SIZE,
+						 VT_RW), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(copy, VT_C_NONE) &
+			(VT_PTE_PROT | TORUSMM_PTE_COW), vt_cow_pte(VT_RW));
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_C_NONE), 0x5b);
+	KUNIT_EXPECT_EQ(test, vt_refs(copy, VT_C_NONE), 2u);
+	vt_fill(test, copy, VT_C_NONE + 100, 1, 0x5c);
+	want.free--;
+	vt_expect_cow_counts(test, space, copy, want, "write to PROT_NONE");
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_C_NONE), 0x5b);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_C_NONE + 100), 0);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(space->torus, shared), 1u);
+	/* The source's PROT_NONE entry, the frame's last mapping, unchanged. */
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_C_NONE) &
+			(TMM_PTE_HOLDS_FRAME | TORUSMM_PTE_COW),
+			TORUSMM_PTE_PROTNONE | TORUSMM_PTE_COW);
+}
+
+/*
+ * A page that maps the zero frame is shared by the clone at no cost; a
+ * write on either side gives that side a zeroed frame of its own, counted in
+ * that space only.
+ */
+static void clone_zero_page_write_takes_a_zeroed_frame(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct vt_cow_counts want;
+	struct tmm_space *copy;
+
+	vt_clone_source(test, space);
+	copy = vt_space_register(test, tmm_space_clone(space));
+	vt_expect_zero_pte(test, tmm_space_lookup(copy, VT_C_ZERO), VT_RW);
+	want = vt_cow_counts(space, copy);
+
+	vt_fill(test, copy, VT_C_ZERO + 5, 1, 0x7a);
+	want.free--;
+	want.dst_data++;
+	want.user++;
+	vt_expect_cow_counts(test, space, copy, want, "clone's write");
+	vt_expect_pte_prot(test, tmm_space_lookup(copy, VT_C_ZERO), VT_RW);
+	KUNIT_EXPECT_EQ(test, vt_refs(copy, VT_C_ZERO), 1u);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_C_ZERO + 4), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_C_ZERO + 5), 0x7a);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_C_ZERO), VT_RW);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_C_ZERO + 5), 0);
+
+	vt_fill(test, space, VT_C_ZERO + 6, 1, 0x7b);
+	want.free--;
+	want.src_data++;
+	want.user++;
+	vt_expect_cow_counts(test, space, copy, want, "source's write");
+	KUNIT_EXPECT_NE(test, vt_frame(space, VT_C_ZERO),
+			vt_frame(copy, VT_C_ZERO));
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_C_ZERO + 5), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(copy, VT_C_ZERO + 6), 0);
+}
+
+/*
+ * Clones of clones share one frame three ways: tmm_frame_refs() counts
+ * every mapping, each write takes a frame until the last sharer, whose write
+ * takes none, and every counter is exact at each step.
+ */
+static void clone_chain_of_three_shares_one_frame(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_space *a = vt_space_create(test, torus, 0), *b, *c;
+	u32 frame, free, i;
+	long user;
+	struct {
+		struct tmm_space **writer;
+		u32 refs_after;		/* of the first frame */
+		bool takes_frame;
+	} steps[] = {
+		{ &b, 2, true }, { &a, 1, true }, { &c, 1, false },
+	};
+
+	vt_mmap(test, a, VT_BASE, 2 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, a, VT_BASE, 2 * PAGE_SIZE, 0x3e);
+	frame = vt_frame(a, VT_BASE);
+	user = vt_user_frames(a);
+	b = vt_space_register(test, tmm_space_clone(a));
+	c = vt_space_register(test, tmm_space_clone(b));
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frame), 3u);
+	KUNIT_EXPECT_EQ(test, vt_frame(c, VT_BASE), frame);
+	/* Three directories and three tables, two data frames. */
+	KUNIT_EXPECT_EQ(test, VT_TORUS_FRAMES - vt_nr_free(torus), 8u);
+	/* Each clone pays for its tables and both shared frames. */
+	KUNIT_EXPECT_EQ(test, vt_user_frames(a), user + 8);
+	KUNIT_EXPECT_EQ(test, vt_stats(c).nr_data_frames, 2u);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(c, VT_BASE) &
+			(VT_PTE_PROT | TORUSMM_PTE_COW | VT_PTE_AD),
+			vt_cow_pte(VT_RW) | TORUSMM_PTE_DIRTY);
+
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
+		struct tmm_space *writer = *steps[i].writer;
+
+		free = vt_nr_free(torus);
+		vt_fill(test, writer, VT_BASE + 1, 1, 0x40 + i);
+		KUNIT_EXPECT_EQ_MSG(test, vt_nr_free(torus),
+				    free - steps[i].takes_frame, "step %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, tmm_frame_refs(torus, frame),
+				    steps[i].refs_after, "step %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, vt_frame(writer, VT_BASE) == frame,
+				    !steps[i].takes_frame, "step %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, vt_refs(writer, VT_BASE), 1u,
+				    "step %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, vt_stats(writer).nr_data_frames, 2u,
+				    "step %u", i);
+	}
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(a, VT_BASE + 1), 0x41);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(b, VT_BASE + 1), 0x40);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(c, VT_BASE + 1), 0x42);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(c, VT_BASE), 0x3e);
+	/* The second page, never written, is still one frame for three. */
+	KUNIT_EXPECT_EQ(test, vt_refs(a, VT_BASE + PAGE_SIZE), 3u);
+	KUNIT_EXPECT_EQ(test, VT_TORUS_FRAMES - vt_nr_free(torus), 10u);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(a), user + 8);
+}
+
+/* Which space of a pair a clone test gives up first. */
+struct vt_sharer_case {
+	const char *desc;
+	bool source_first;	/* destroy the source first, else the clone */
+	bool by_munmap;		/* unmap the pages instead of destroying */
+};
+
+static const struct vt_sharer_case vt_sharer_cases[] = {
+	{ "source destroyed first", true, false },
+	{ "clone destroyed first", false, false },
+	{ "source unmaps first", true, true },
+	{ "clone unmaps first", false, true },
+};
+
+static void vt_sharer_desc(const struct vt_sharer_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_sharer, vt_sharer_cases, vt_sharer_desc);
+
+/*
+ * When one of two sharers goes (destroyed, or its pages unmapped), each
+ * shared frame stays with the other, which holds its last reference: no
+ * frame returns to the torus, the survivor's data is intact, its first
+ * write takes no frame; when the survivor goes too, every frame is back.
+ */
+static void clone_frames_go_back_with_their_last_sharer(struct kunit *test)
+{
+	const struct vt_sharer_case *c = test->param_value;
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_space *space = vt_space_create(test, torus, 0);
+	const u32 len = 4 * PAGE_SIZE;
+	struct tmm_space *copy, *gone, *kept;
+	u32 free, frames[4], i, tables;
+
+	vt_mmap(test, space, VT_BASE, len, VT_RW, VT_FIXED);
+	for (i = 0; i < 4; i++)
+		vt_fill(test, space, VT_BASE + i * PAGE_SIZE, PAGE_SIZE, 0x61 + i);
+	copy = vt_space_register(test, tmm_space_clone(space));
+	gone = c->source_first ? space : copy;
+	kept = c->source_first ? copy : space;
+	for (i = 0; i < 4; i++) {
+		frames[i] = vt_frame(space, VT_BASE + i * PAGE_SIZE);
+		KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frames[i]), 2u);
+	}
+	free = vt_nr_free(torus);
+	tables = vt_stats(gone).nr_table_frames;
+
+	if (c->by_munmap) {
+		KUNIT_ASSERT_EQ(test, tmm_space_munmap(gone, VT_BASE, len), 0);
+		KUNIT_EXPECT_EQ(test, vt_stats(gone).nr_data_frames, 0u);
+		/* Its table went with its last entry. */
+		KUNIT_EXPECT_EQ(test, vt_nr_free(torus), free + 1);
+	} else {
+		vt_space_destroy(test, gone);
+		KUNIT_EXPECT_EQ(test, vt_nr_free(torus), free + tables);
+	}
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frames[i]), 1u);
+		KUNIT_EXPECT_EQ(test, vt_frame(kept, VT_BASE + i * PAGE_SIZE),
+				frames[i]);
+		KUNIT_EXPECT_EQ(test, vt_peek_byte(kept, VT_BASE + i * PAGE_SIZE),
+				0x61 + i);
+	}
+	KUNIT_EXPECT_EQ(test, vt_stats(kept).nr_data_frames, 4u);
+	free = vt_nr_free(torus);
+	vt_fill(test, kept, VT_BASE + 2 * PAGE_SIZE, 8, 0x70);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), free);
+	KUNIT_EXPECT_EQ(test, vt_frame(kept, VT_BASE + 2 * PAGE_SIZE),
+			frames[2]);
+	vt_expect_pte_prot(test, tmm_space_lookup(kept, VT_BASE + 2 * PAGE_SIZE),
+			   VT_RW);
+	KUNIT_EXPECT_FALSE(test, tmm_space_lookup(kept, VT_BASE + 2 * PAGE_SIZE) &
+			   TORUSMM_PTE_COW);
+
+	/* The last sharer gone, the torus has every frame back. */
+	if (c->by_munmap)
+		vt_space_destroy(test, gone);
+	vt_space_destroy(test, kept);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), VT_TORUS_FRAMES);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frames[i]), 0u);
+}
+
+/*
+ * A clone takes from the torus only the frames of its tables: with exactly
+ * that many free it succeeds; with one fewer it fails with -ENOMEM and the
+ * source is left as it was, its entries still writable and its own.
+ */
+static void clone_needs_free_frames_for_its_tables_only(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, 16);
+	struct tmm_space *space = vt_space_create(test, torus, 0);
+	struct tmm_space *copy;
+	u32 pte, frame;
+
+	/* A directory, a table and 13 data frames: one frame left. */
+	vt_mmap(test, space, VT_BASE, 13 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, 13 * PAGE_SIZE, 0x2c);
+	KUNIT_ASSERT_EQ(test, vt_nr_free(torus), 1u);
+	pte = tmm_space_lookup(space, VT_BASE);
+	frame = TMM_PTE_FRAME(pte);
+
+	vt_expect_no_space(test, tmm_space_clone(space), -ENOMEM,
+			   "clone with one frame for two tables");
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE), pte);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frame), 1u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), 1u);
+	KUNIT_EXPECT_EQ(test, vt_torus_spaces(torus), 1u);
+
+	/* Two frames free: the clone's directory and table. */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE + 12 * PAGE_SIZE,
+					       PAGE_SIZE), 0);
+	copy = vt_space_register(test, tmm_space_clone(space));
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), 0u);
+	KUNIT_EXPECT_EQ(test, vt_stats(copy).nr_data_frames, 12u);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(torus, frame), 2u);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + 4095), 0x2c);
+}
+
+/*
+ * A clone fits the quota its source fits, exactly: a table that holds only
+ * zero-frame entries counts as a table, its entries as nothing.
+ */
+static void clone_fits_the_quota_its_source_fills(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_space *space = vt_space_create(test, torus, 4);
+	struct tmm_space *copy;
+
+	/* The directory, a table and a data frame, and a table of zeroes. */
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + VT_SLOT, PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, PAGE_SIZE, 0x4a);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_BASE + VT_SLOT), 0);
+	KUNIT_ASSERT_EQ(test, vt_space_frames(space), 4u);
+
+	copy = vt_space_register(test, tmm_space_clone(space));
+	KUNIT_EXPECT_EQ(test, vt_space_frames(copy), 4u);
+	KUNIT_EXPECT_EQ(test, vt_stats(copy).nr_data_frames, 1u);
+	vt_expect_zero_pte(test, tmm_space_lookup(copy, VT_BASE + VT_SLOT),
+			   VT_RW);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE), 0x4a);
+	/* The copy-on-write break of the shared page needs no room either. */
+	vt_fill(test, copy, VT_BASE + 1, 1, 0x4b);
+	KUNIT_EXPECT_EQ(test, vt_space_frames(copy), 4u);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 1), 0x4a);
+}
+
+/*
+ * The last sharer's write needs no frame, so it succeeds with the torus
+ * full and with the user at the frame ceiling, as any write to a page that
+ * holds a frame of its own does.
+ */
+static void clone_last_sharer_write_needs_no_free_frame(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, 16);
+	struct tmm_limits *limits = vt_limits(test);
+	struct tmm_space *space = vt_space_create_limited(test, torus, limits,
+							  0);
+	struct tmm_space *copy;
+	struct tmm_access res;
+	u32 frame, pte;
+	u8 byte = 0x4f;
+	int ret;
+
+	vt_mmap(test, space, VT_BASE, 16 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE, 2 * PAGE_SIZE, 0x4e);
+	copy = vt_space_register(test, tmm_space_clone(space));
+	frame = vt_frame(space, VT_BASE);
+	vt_space_destroy(test, copy);
+	KUNIT_ASSERT_EQ(test, tmm_frame_refs(torus, frame), 1u);
+	/* Fill the torus, and hold the user at what it has. */
+	vt_fill(test, space, VT_BASE + 2 * PAGE_SIZE, 12 * PAGE_SIZE, 0x4d);
+	KUNIT_ASSERT_EQ(test, vt_nr_free(torus), 0u);
+	WRITE_ONCE(limits->user_max_frames, vt_user_frames(space));
+
+	ret = tmm_space_write(space, VT_BASE, &byte, 1, VT_ACC_U, &res);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, res.done, 1u);
+	pte = tmm_space_lookup(space, VT_BASE);
+	KUNIT_EXPECT_EQ(test, TMM_PTE_FRAME(pte), frame);
+	KUNIT_EXPECT_EQ(test, pte & (VT_PTE_PROT | TORUSMM_PTE_COW),
+			vt_prot_pte(VT_RW));
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE), 0x4f);
+
+	/* Torus full only, the user without a ceiling. */
+	WRITE_ONCE(limits->user_max_frames, 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_write(space, VT_BASE + PAGE_SIZE, &byte,
+					      1, VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + PAGE_SIZE), 0x4f);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(torus), 0u);
 }
 
 /* The original design's virtual allocation test, through allocate/free. */
@@ -2040,6 +2782,7 @@ struct vt_snapshot {
 	struct torusmm_pte ptes[VT_NR_PTES];
 	u8 first[VT_NR_PTES];
 	u8 last[VT_NR_PTES];
+	u8 refs[VT_NR_PTES];	/* mappings of each entry's frame */
 };
 
 /* Takes a snapshot of @space: stats, regions, entries, contents, torus. */
@@ -2060,6 +2803,8 @@ static void vt_snapshot_take(struct kunit *test, struct tmm_space *space,
 		snap->first[i] = vt_frame_byte(space, snap->ptes[i].pte, 0);
 		snap->last[i] = vt_frame_byte(space, snap->ptes[i].pte,
 					      PAGE_SIZE - 1);
+		snap->refs[i] = tmm_frame_refs(space->torus,
+					       TMM_PTE_FRAME(snap->ptes[i].pte));
 	}
 	tmm_torus_get_stats(space->torus, &tstats);
 	snap->torus_free = tstats.nr_free;
@@ -2133,12 +2878,14 @@ static void vt_snapshot_expect_equal(struct kunit *test,
 
 		if (bp->addr == ap->addr && bp->pte == ap->pte &&
 		    before->first[i] == after->first[i] &&
-		    before->last[i] == after->last[i])
+		    before->last[i] == after->last[i] &&
+		    before->refs[i] == after->refs[i])
 			continue;
-		KUNIT_FAIL(test, "%s: %#x: pte %#x bytes %#x..%#x, now %#x: pte %#x bytes %#x..%#x",
+		KUNIT_FAIL(test,
+			   "%s: %#x: pte %#x bytes %#x..%#x refs %u, now %#x: pte %#x bytes %#x..%#x refs %u",
 			   what, bp->addr, bp->pte, before->first[i],
-			   before->last[i], ap->addr, ap->pte, after->first[i],
-			   after->last[i]);
+			   before->last[i], before->refs[i], ap->addr, ap->pte,
+			   after->first[i], after->last[i], after->refs[i]);
 		break;
 	}
 }
@@ -2290,6 +3037,40 @@ static int vt_op_demand_fault_read(struct tmm_space *space)
 				   VT_ACC_U, &tpa, &fault);
 }
 
+/* Reads a page of a region in a slot with no table yet. */
+static int vt_op_demand_fault_read_table(struct tmm_space *space)
+{
+	u32 fault;
+	u64 tpa;
+
+	return tmm_space_translate(space, VT_BASE + 2 * VT_SLOT + PAGE_SIZE,
+				   VT_ACC_U, &tpa, &fault);
+}
+
+/* Writes a word to page 14 of vt_setup_common(), which has no frame yet. */
+static int vt_op_write_unpopulated(struct tmm_space *space)
+{
+	struct tmm_access res;
+	u32 value = 0x77;
+	int ret;
+
+	ret = tmm_space_write(space, VT_BASE + 14 * PAGE_SIZE, &value,
+			      sizeof(value), VT_ACC_U, &res);
+	return ret ?: res.fault ? -EFAULT : 0;
+}
+
+/* Writes a word to page 2 of vt_setup_common(), which holds a frame. */
+static int vt_op_write_populated(struct tmm_space *space)
+{
+	struct tmm_access res;
+	u32 value = 0x78;
+	int ret;
+
+	ret = tmm_space_write(space, VT_BASE + 2 * PAGE_SIZE + 12, &value,
+			      sizeof(value), VT_ACC_U, &res);
+	return ret ?: res.fault ? -EFAULT : 0;
+}
+
 /* Writes at the stack limit: grows the stack there, into a new table. */
 static int vt_op_stack_growth(struct tmm_space *space)
 {
@@ -2322,12 +3103,73 @@ static void vt_setup_demand(struct kunit *test, struct tmm_space *space)
 		VT_FIXED);
 }
 
+/* The common layout, page 14 (read-write, never written) read: the zero frame. */
+static void vt_setup_zero(struct kunit *test, struct tmm_space *space)
+{
+	vt_setup_common(test, space);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space,
+					   VT_BASE + 14 * PAGE_SIZE), 0);
+}
+
+/* Destroys a partner space when the test ends, or when asked earlier. */
+static void vt_partner_release(struct kunit_resource *res)
+{
+	tmm_space_destroy(res->data);
+}
+
+/* Matches the resource of a partner space. */
+static bool vt_resource_is_partner(struct kunit *test,
+				   struct kunit_resource *res, void *match_data)
+{
+	return res->free == vt_partner_release;
+}
+
+/* The partner space a setup made beside the space under test, or NULL. */
+static struct tmm_space *vt_partner(struct kunit *test)
+{
+	struct kunit_resource *res;
+	struct tmm_space *partner;
+
+	res = kunit_find_resource(test, vt_resource_is_partner, NULL);
+	if (!res)
+		return NULL;
+	partner = res->data;
+	kunit_put_resource(res);
+	return partner;
+}
+
+/*
+ * The common layout, cloned: every frame shared with a partner space that
+ * lives until vt_partner_destroy() or the end of the test.
+ */
+static void vt_setup_shared(struct kunit *test, struct tmm_space *space)
+{
+	struct tmm_space *partner;
+
+	vt_setup_common(test, space);
+	partner = tmm_space_clone(space);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, partner);
+	if (!kunit_alloc_resource(test, NULL, vt_partner_release, GFP_KERNEL,
+				  partner)) {
+		tmm_space_destroy(partner);
+		KUNIT_ASSERT_FAILURE(test, "cannot register the partner");
+	}
+	KUNIT_ASSERT_EQ(test, vt_refs(space, VT_BASE + 2 * PAGE_SIZE), 2u);
+}
+
+/* Destroys the partner of vt_setup_shared(), if there is one. */
+static void vt_partner_destroy(struct kunit *test)
+{
+	kunit_destroy_resource(test, vt_resource_is_partner, NULL);
+}
+
 struct vt_fail_case {
 	const char *desc;
 	void (*setup)(struct kunit *test, struct tmm_space *space);
 	int (*op)(struct tmm_space *space);
 	unsigned long must_fire;	/* sites that must fire at least once */
 	u32 max_frames;
+	unsigned long never_fire;	/* sites the operation never reaches */
 };
 
 #define VT_SITE(s)	BIT(TMM_FAULT_##s)
@@ -2358,14 +3200,35 @@ static const struct vt_fail_case vt_fail_cases[] = {
 	{ "brk shrink", vt_setup_common, vt_op_brk_shrink, 0 },
 	{ "demand fault needing a table", vt_setup_demand, vt_op_demand_fault,
 	  VT_SITE(FRAME) | VT_SITE(TABLE) },
-	{ "demand fault on a read", vt_setup_common, vt_op_demand_fault_read,
-	  VT_SITE(FRAME) },
+	{ "zero-frame read in a table that exists allocates nothing",
+	  vt_setup_common, vt_op_demand_fault_read, 0,
+	  .never_fire = VT_SITE(FRAME) | VT_SITE(TABLE) | VT_SITE(SLAB) |
+			VT_SITE(TREE) },
+	{ "zero-frame read needing a table", vt_setup_demand,
+	  vt_op_demand_fault_read_table, VT_SITE(TABLE),
+	  .never_fire = VT_SITE(FRAME) },
 	{ "demand fault growing the stack to its limit", vt_setup_common,
 	  vt_op_stack_growth, VT_SITE(FRAME) | VT_SITE(TABLE) },
-	{ "clone", vt_setup_boundary, vt_op_clone,
-	  VT_SITE(FRAME) | VT_SITE(TABLE) | VT_SITE(SLAB) },
+	{ "write to a zero-frame page", vt_setup_zero, vt_op_write_unpopulated,
+	  VT_SITE(FRAME), .never_fire = VT_SITE(TABLE) },
+	{ "write to a zero-frame page with a quota", vt_setup_zero,
+	  vt_op_write_unpopulated, VT_SITE(FRAME), 64,
+	  .never_fire = VT_SITE(TABLE) },
+	{ "write to a shared page after clone", vt_setup_shared,
+	  vt_op_write_populated, VT_SITE(FRAME),
+	  .never_fire = VT_SITE(TABLE) },
+	{ "write to a shared page after clone, with a quota", vt_setup_shared,
+	  vt_op_write_populated, VT_SITE(FRAME), 64,
+	  .never_fire = VT_SITE(TABLE) },
+	{ "clone shares frames: tables only", vt_setup_boundary, vt_op_clone,
+	  VT_SITE(TABLE) | VT_SITE(SLAB) | VT_SITE(TREE),
+	  .never_fire = VT_SITE(FRAME) },
 	{ "clone with a quota", vt_setup_boundary, vt_op_clone,
-	  VT_SITE(FRAME) | VT_SITE(TABLE), 64 },
+	  VT_SITE(TABLE) | VT_SITE(SLAB) | VT_SITE(TREE), 64,
+	  .never_fire = VT_SITE(FRAME) },
+	{ "clone of a space that shares its frames already", vt_setup_shared,
+	  vt_op_clone, VT_SITE(TABLE) | VT_SITE(SLAB) | VT_SITE(TREE),
+	  .never_fire = VT_SITE(FRAME) },
 };
 
 static void vt_fail_desc(const struct vt_fail_case *c, char *desc)
@@ -2378,25 +3241,31 @@ KUNIT_ARRAY_PARAM(vt_fail, vt_fail_cases, vt_fail_desc);
 /*
  * Fails the nth allocation of every kind in turn, n = 1, 2, ... until the
  * operation succeeds without the fault firing.  Each failure must return
- * -ENOMEM and leave the space and the torus exactly as before, and once the
- * space is destroyed every frame must be back in the torus.
+ * -ENOMEM and leave the space, the partner it shares frames with (if any)
+ * and the torus exactly as before, reference counts included; once both
+ * spaces are destroyed every frame must be back in the torus.  A site the
+ * operation must never reach must never fire.
  */
 static void operation_fails_cleanly_at_every_allocation(struct kunit *test)
 {
 	const struct vt_fail_case *c = test->param_value;
 	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
-	struct vt_snapshot *before, *after;
+	struct vt_snapshot *before, *after, *partner_before, *partner_after;
 	unsigned long must_fire = c->must_fire;
 	u32 failures[TMM_FAULT_NR] = {};
+	struct tmm_space *space, *partner;
 	enum tmm_fault_site site;
-	struct tmm_space *space;
 	unsigned int nth;
 	bool fired, clean;
 	int ret;
 
 	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
 	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
-	KUNIT_ASSERT_TRUE(test, before && after);
+	partner_before = kunit_kzalloc(test, sizeof(*partner_before),
+				       GFP_KERNEL);
+	partner_after = kunit_kzalloc(test, sizeof(*partner_after), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, before && after && partner_before &&
+			  partner_after);
 	vt_fault_arm(test, TMM_FAULT_FRAME, VT_FAULT_MAX_NTH);
 	tmm_fault_disarm(TMM_FAULT_FRAME);
 
@@ -2404,7 +3273,10 @@ static void operation_fails_cleanly_at_every_allocation(struct kunit *test)
 		for (nth = 1; nth <= VT_FAULT_MAX_NTH; nth++) {
 			space = vt_space_create(test, torus, c->max_frames);
 			c->setup(test, space);
+			partner = vt_partner(test);
 			vt_snapshot_take(test, space, before);
+			if (partner)
+				vt_snapshot_take(test, partner, partner_before);
 
 			vt_fault_arm(test, site, nth);
 			ret = c->op(space);
@@ -2426,7 +3298,19 @@ static void operation_fails_cleanly_at_every_allocation(struct kunit *test)
 					clean = false;
 				}
 			}
+			if (fired && partner) {
+				vt_snapshot_take(test, partner, partner_after);
+				if (memcmp(partner_before, partner_after,
+					   sizeof(*partner_before))) {
+					vt_snapshot_expect_equal(test,
+								 partner_before,
+								 partner_after,
+								 "partner after a failure");
+					clean = false;
+				}
+			}
 			vt_space_destroy(test, space);
+			vt_partner_destroy(test);
 			KUNIT_EXPECT_EQ_MSG(test, vt_nr_free(torus),
 					    VT_TORUS_FRAMES,
 					    "frames lost (site %d, nth %u)",
@@ -2438,12 +3322,823 @@ static void operation_fails_cleanly_at_every_allocation(struct kunit *test)
 		}
 		KUNIT_EXPECT_LE_MSG(test, nth, VT_FAULT_MAX_NTH,
 				    "site %d kept failing", site);
+		if (c->never_fire & BIT(site))
+			KUNIT_EXPECT_EQ_MSG(test, failures[site], 0u,
+					    "site %d fired: the operation must not allocate there",
+					    site);
 	}
 	kunit_info(test, "failed allocations: frame %u, table %u, slab %u, tree %u",
 		   failures[TMM_FAULT_FRAME], failures[TMM_FAULT_TABLE],
 		   failures[TMM_FAULT_SLAB], failures[TMM_FAULT_TREE]);
 	KUNIT_EXPECT_EQ_MSG(test, must_fire, 0ul,
 			    "fault sites that never fired (bit per site)");
+}
+
+/*
+ * A read or a fetch of a page never written maps the torus's zero frame,
+ * through translate and through read: present and user, no-exec as the
+ * region says, read-only and copy-on-write whatever it says.  Each such
+ * fault-in counts in nr_faults; none takes a frame, from the torus or the
+ * user, but the table its page needs.
+ */
+static void zero_frame_read_takes_no_frame(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 zero = TMM_ZERO_FRAME << PAGE_SHIFT;
+	struct torusmm_space_stats stats;
+	struct torusmm_pte ptes[8];
+	struct tmm_access res;
+	u32 fault, free, i, count;
+	long user;
+	u64 tpa;
+	u8 *buf;
+
+	buf = kunit_kmalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	vt_mmap(test, space, VT_BASE, 4 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + 4 * PAGE_SIZE, PAGE_SIZE, VT_RX,
+		VT_FIXED);
+	free = vt_nr_free(space->torus);
+	user = vt_user_frames(space);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + 0x10,
+						  VT_ACC_U, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, tpa, (u64)TORUSMM_ZERO_FRAME_TPA + 0x10);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE),
+			zero | vt_cow_pte(VT_RW) | TORUSMM_PTE_ACCESSED);
+	/* The page's table, nothing more. */
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free - 1);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space), user + 1);
+	stats = vt_stats(space);
+	KUNIT_EXPECT_EQ(test, stats.nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, stats.nr_table_frames, 2u);
+	KUNIT_EXPECT_EQ(test, stats.nr_faults, 1ull);
+	KUNIT_EXPECT_EQ(test, stats.nr_translations, 1ull);
+
+	memset(buf, 0xff, 3 * PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, tmm_space_read(space, VT_BASE + PAGE_SIZE, buf,
+					     3 * PAGE_SIZE, VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.done, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, 3 * PAGE_SIZE));
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + 4 * PAGE_SIZE,
+						  VT_ACC_X | VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_EXPECT_EQ(test, tpa, (u64)TORUSMM_ZERO_FRAME_TPA);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + 4 * PAGE_SIZE),
+			zero | vt_cow_pte(VT_RX) | TORUSMM_PTE_ACCESSED);
+	/* Read again: no fault-in. */
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + 3 * PAGE_SIZE),
+			0);
+
+	stats = vt_stats(space);
+	KUNIT_EXPECT_EQ(test, stats.nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, stats.nr_faults, 5ull);
+	KUNIT_EXPECT_EQ(test, stats.nr_translations, 6ull);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free - 1);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space), user + 1);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(space->torus, TMM_ZERO_FRAME), 0u);
+	KUNIT_ASSERT_EQ(test, tmm_space_dump_ptes(space, VT_BASE,
+						  VT_BASE + VT_SLOT, ptes,
+						  ARRAY_SIZE(ptes), &count), 0);
+	KUNIT_ASSERT_EQ(test, count, 5u);
+	for (i = 0; i < count; i++)
+		KUNIT_EXPECT_EQ_MSG(test, TMM_PTE_FRAME(ptes[i].pte),
+				    TMM_ZERO_FRAME, "page %u", i);
+}
+
+/*
+ * The first write to a page that maps the zero frame takes exactly one
+ * zeroed frame (from the torus, charged to the user, counted in the space):
+ * what was written reads back, the rest of the page is zero, and the entry
+ * is writable, accessed and dirty, no longer copy-on-write.  It is no
+ * fault-in.  Writes and reads after it take nothing more.
+ */
+static void zero_frame_first_write_takes_one_zeroed_frame(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u8 data[3] = { 0xa1, 0xa2, 0xa3 };
+	struct tmm_access res;
+	u32 free, pte, frame;
+	u8 got[3];
+	long user;
+
+	/* A frame dirtied and given back, so that a reused one is seen too. */
+	vt_mmap(test, space, VT_BASE, 2 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_BASE + PAGE_SIZE, PAGE_SIZE, 0xee);
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE + PAGE_SIZE,
+					       PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_BASE), 0);
+	free = vt_nr_free(space->torus);
+	user = vt_user_frames(space);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_write(space, VT_BASE + 100, data,
+					      sizeof(data), VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.done, (u32)sizeof(data));
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free - 1);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space), user + 1);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+	/* The fault-ins of the setup's write and of the read only. */
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 2ull);
+	pte = tmm_space_lookup(space, VT_BASE);
+	frame = TMM_PTE_FRAME(pte);
+	KUNIT_EXPECT_NE(test, frame, (u32)TMM_ZERO_FRAME);
+	KUNIT_EXPECT_EQ(test, pte & ~TORUSMM_PTE_FRAME_MASK,
+			vt_prot_pte(VT_RW) | VT_PTE_AD);
+	KUNIT_EXPECT_EQ(test, tmm_frame_refs(space->torus, frame), 1u);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_read(space, VT_BASE + 100, got,
+					     sizeof(got), VT_ACC_U, &res), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(got, data, sizeof(data)), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 99), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 103), 0);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 4095), 0);
+
+	vt_fill(test, space, VT_BASE + 200, 1, 0xa4);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + 200), 0xa4);
+	KUNIT_EXPECT_EQ(test, vt_frame(space, VT_BASE), frame);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free - 1);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+}
+
+/*
+ * mprotect never makes a zero-frame entry writable: PROT_NONE keeps it (not
+ * present, no frame counted), a write in a read-only region faults and takes
+ * nothing, exec leaves it read-only, and back in read-write the entry stays
+ * read-only until the first write gives it a frame.
+ */
+static void zero_frame_entry_stays_read_only_under_mprotect(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	struct tmm_access res;
+	u32 free, pte, fault;
+	u8 byte = 0x5d;
+	u64 tpa;
+
+	vt_mmap(test, space, VT_BASE, PAGE_SIZE, VT_RW, VT_FIXED);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_BASE), 0);
+	free = vt_nr_free(space->torus);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE, PAGE_SIZE,
+						 VT_NONE), 0);
+	pte = tmm_space_lookup(space, VT_BASE);
+	KUNIT_EXPECT_EQ(test, TMM_PTE_FRAME(pte), TMM_ZERO_FRAME);
+	KUNIT_EXPECT_EQ(test, pte & (TMM_PTE_HOLDS_FRAME | TORUSMM_PTE_COW |
+				     TORUSMM_PTE_WRITABLE),
+			TORUSMM_PTE_PROTNONE | TORUSMM_PTE_COW);
+	KUNIT_ASSERT_EQ(test, tmm_space_read(space, VT_BASE, &byte, 1, VT_ACC_U,
+					     &res), 0);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_U);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE, PAGE_SIZE,
+						 VT_R), 0);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_BASE), VT_R);
+	KUNIT_ASSERT_EQ(test, tmm_space_write(space, VT_BASE, &byte, 1, VT_ACC_U,
+					      &res), 0);
+	KUNIT_EXPECT_EQ(test, res.fault, VT_F_P | VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE, PAGE_SIZE,
+						 VT_RWX), 0);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_BASE), VT_RWX);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE,
+						  VT_ACC_X | VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_EXPECT_EQ(test, tpa, (u64)TORUSMM_ZERO_FRAME_TPA);
+	/* A peek never breaks copy-on-write: it sees a read-only entry. */
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE,
+						  TMM_ACCESS_PEEK | VT_ACC_W |
+						  VT_ACC_U, &tpa, &fault),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, fault, VT_F_P | VT_F_W | VT_F_U);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_mprotect(space, VT_BASE, PAGE_SIZE,
+						 VT_RW), 0);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_BASE), VT_RW);
+	vt_fill(test, space, VT_BASE, 1, 0x5e);
+	vt_expect_pte_prot(test, tmm_space_lookup(space, VT_BASE), VT_RW);
+	KUNIT_EXPECT_FALSE(test, tmm_space_lookup(space, VT_BASE) &
+			   TORUSMM_PTE_COW);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free - 1);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 1u);
+}
+
+/*
+ * munmap, brk and MAP_FIXED over pages that map the zero frame free no frame
+ * and count no data frame down: only a table emptied goes back.
+ */
+static void zero_frame_unmap_frees_nothing(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	u32 i, free;
+
+	vt_mmap(test, space, VT_BASE, 4 * PAGE_SIZE, VT_RW, VT_FIXED);
+	for (i = 0; i < 4; i++)
+		KUNIT_ASSERT_EQ(test, vt_read_byte(test, space,
+						   VT_BASE + i * PAGE_SIZE), 0);
+	free = vt_nr_free(space->torus);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE, 2 * PAGE_SIZE),
+			0);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE), 0u);
+	vt_mmap(test, space, VT_BASE + 2 * PAGE_SIZE, PAGE_SIZE, VT_R,
+		VT_FIXED);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free);
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + 2 * PAGE_SIZE),
+			0u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	/* The last entry of the table goes, and the table with it. */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE + 3 * PAGE_SIZE,
+					       PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free + 1);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_table_frames, 1u);
+
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP + 2 * PAGE_SIZE),
+			VT_HEAP + 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_HEAP + PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free);
+	KUNIT_ASSERT_EQ(test, tmm_space_brk(space, VT_HEAP), VT_HEAP);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free + 1);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 0u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_faults, 6ull);
+}
+
+/* Which ceiling a zero-frame quota case runs at. */
+struct vt_zero_quota_case {
+	const char *desc;
+	bool user_ceiling;	/* user_max_frames, not the space's quota */
+};
+
+static const struct vt_zero_quota_case vt_zero_quota_cases[] = {
+	{ "at the space's quota", false },
+	{ "at the user's frame ceiling", true },
+};
+
+static void vt_zero_quota_desc(const struct vt_zero_quota_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_zero_quota, vt_zero_quota_cases, vt_zero_quota_desc);
+
+/*
+ * At the quota (or the user's ceiling), a read of a page never written maps
+ * the zero frame where its table exists; the write after it needs a frame
+ * and fails with -ENOMEM, leaving the entry, the counters, the torus and
+ * the user's charge unchanged; a read that needs a table fails the same
+ * way.  Once there is room, the write succeeds.
+ */
+static void zero_frame_read_at_quota_succeeds_and_write_fails(struct kunit *test)
+{
+	const struct vt_zero_quota_case *c = test->param_value;
+	struct tmm_torus *torus = tmm_test_torus_create(test, VT_TORUS_FRAMES);
+	struct tmm_limits *limits = vt_limits(test);
+	struct tmm_space *space = vt_space_create_limited(test, torus, limits,
+							  c->user_ceiling ?
+							  0 : 4);
+	const u32 page = VT_BASE + 2 * PAGE_SIZE;
+	struct vt_snapshot *before, *after;
+	struct tmm_access res;
+	u32 fault, value = 1;
+	long held;
+	u64 tpa;
+
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
+	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, before && after);
+	vt_mmap(test, space, VT_BASE, 4 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + VT_SLOT, PAGE_SIZE, VT_RW, VT_FIXED);
+	/* The directory, a table and two data frames: four. */
+	vt_fill(test, space, VT_BASE, 2 * PAGE_SIZE, 0x1f);
+	held = vt_user_frames(space);
+	if (c->user_ceiling)
+		WRITE_ONCE(limits->user_max_frames, held);
+	KUNIT_ASSERT_EQ(test, vt_space_frames(space), 4u);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, page, VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_EXPECT_EQ(test, tpa, (u64)TORUSMM_ZERO_FRAME_TPA);
+	KUNIT_EXPECT_EQ(test, vt_space_frames(space), 4u);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space), held);
+	vt_snapshot_take(test, space, before);
+
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, page,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, tmm_space_write(space, page, &value,
+					      sizeof(value), VT_ACC_U, &res),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + VT_SLOT,
+						  VT_ACC_U, &tpa, &fault),
+			-ENOMEM);
+	vt_snapshot_take(test, space, after);
+	vt_snapshot_expect_equal(test, before, after, c->desc);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, page), VT_RW);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space), held);
+
+	/* Room for one frame: a read that needs a table takes it... */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(space, VT_BASE + VT_SLOT,
+						  VT_ACC_U, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, vt_space_frames(space), 4u);
+	KUNIT_EXPECT_EQ(test, tmm_space_write(space, page, &value,
+					      sizeof(value), VT_ACC_U, &res),
+			-ENOMEM);
+	/* ...and gives it back with its last entry: the write takes it. */
+	KUNIT_ASSERT_EQ(test, tmm_space_munmap(space, VT_BASE + VT_SLOT,
+					       PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, tmm_space_write(space, page, &value,
+					      sizeof(value), VT_ACC_U, &res),
+			0);
+	KUNIT_EXPECT_EQ(test, res.done, (u32)sizeof(value));
+	KUNIT_EXPECT_EQ(test, vt_space_frames(space), 4u);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(space), held);
+	KUNIT_EXPECT_NE(test, vt_frame(space, page), (u32)TMM_ZERO_FRAME);
+}
+
+/* One dirty-log call, with the bitmap it fills zeroed first. */
+static u32 vt_dirty_log(struct tmm_space *space, u32 first, u32 end,
+			unsigned long *bitmap, bool clear)
+{
+	bitmap_zero(bitmap, BITS_PER_LONG);
+	return tmm_space_get_dirty_log(space, VT_BASE + first * PAGE_SIZE,
+				       VT_BASE + end * PAGE_SIZE, bitmap,
+				       clear);
+}
+
+/*
+ * The dirty log reports the pages written (through write and translate),
+ * not those only read (the zero frame), populated or never touched, and only
+ * those in the range, bit n for the nth page from its start.  Without clear
+ * it changes nothing; with clear it clears what it reports, in the entries
+ * only, and a later write sets the bit again for the next call to report.
+ * It allocates nothing.
+ */
+static void dirty_log_reports_written_pages(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	unsigned long bitmap[1];
+	u32 fault, free, pte, page;
+	u64 tpa;
+
+	vt_mmap(test, space, VT_BASE, 8 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + 8 * PAGE_SIZE, PAGE_SIZE, VT_R,
+		VT_FIXED | VT_POPULATE);
+	vt_fill(test, space, VT_BASE + PAGE_SIZE, 1, 0x11);
+	vt_fill(test, space, VT_BASE + 3 * PAGE_SIZE, PAGE_SIZE, 0x33);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space,
+						  VT_BASE + 6 * PAGE_SIZE + 9,
+						  VT_ACC_W | VT_ACC_U, &tpa,
+						  &fault), 0);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_BASE + 2 * PAGE_SIZE),
+			0);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_BASE + 8 * PAGE_SIZE),
+			0);
+	free = vt_nr_free(space->torus);
+
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 16, bitmap, false), 3u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(1) | BIT(3) | BIT(6));
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 16, bitmap, false), 3u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(1) | BIT(3) | BIT(6));
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 2, 6, bitmap, false), 1u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(1));
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 3, 7, bitmap, false), 2u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(0) | BIT(3));
+
+	pte = tmm_space_lookup(space, VT_BASE + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 16, bitmap, true), 3u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(1) | BIT(3) | BIT(6));
+	/* Cleared in the entries, and nothing else of them changed. */
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + 3 * PAGE_SIZE),
+			pte & ~TORUSMM_PTE_DIRTY);
+	for (page = 0; page < 9; page++)
+		KUNIT_EXPECT_FALSE_MSG(test,
+				       tmm_space_lookup(space, VT_BASE +
+							page * PAGE_SIZE) &
+				       TORUSMM_PTE_DIRTY, "page %u", page);
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 3 * PAGE_SIZE), 0x33);
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 16, bitmap, true), 0u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], 0ul);
+
+	/* Written again, reported again; a read is still no write. */
+	vt_fill(test, space, VT_BASE + 3 * PAGE_SIZE + 5, 1, 0x34);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + PAGE_SIZE),
+			0x11);
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 16, bitmap, false), 1u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(3));
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + 6 * PAGE_SIZE,
+						  VT_ACC_W, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 16, bitmap, true), 2u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(3) | BIT(6));
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus), free);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, 4u);
+}
+
+/*
+ * Clearing the dirty log by bitmap clears exactly the selected pages that
+ * are dirty, and counts them: selected clean pages are not counted, dirty
+ * pages not selected stay dirty, bit n stands for the nth page from the
+ * range's start.
+ */
+static void clear_dirty_log_clears_the_selected_pages(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	unsigned long bitmap[1];
+	u32 page;
+
+	vt_mmap(test, space, VT_BASE, 8 * PAGE_SIZE, VT_RW, VT_FIXED);
+	for (page = 0; page < 8; page++)
+		if (BIT(page) & (BIT(0) | BIT(1) | BIT(2) | BIT(5)))
+			vt_fill(test, space, VT_BASE + page * PAGE_SIZE, 1,
+				page);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_BASE + 3 * PAGE_SIZE),
+			0);
+
+	bitmap[0] = BIT(1) | BIT(2) | BIT(3) | BIT(7);
+	KUNIT_EXPECT_EQ(test, tmm_space_clear_dirty_log(space, VT_BASE,
+							VT_BASE + 8 * PAGE_SIZE,
+							bitmap), 2u);
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 8, bitmap, false), 2u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(0) | BIT(5));
+
+	bitmap[0] = BIT(0) | BIT(1);
+	KUNIT_EXPECT_EQ(test, tmm_space_clear_dirty_log(space,
+							VT_BASE + 5 * PAGE_SIZE,
+							VT_BASE + 8 * PAGE_SIZE,
+							bitmap), 1u);
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 8, bitmap, false), 1u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(0));
+	KUNIT_EXPECT_EQ(test, vt_peek_byte(space, VT_BASE + 5 * PAGE_SIZE), 5);
+
+	/* Written after the clear: dirty again. */
+	vt_fill(test, space, VT_BASE + 2 * PAGE_SIZE, 1, 0x22);
+	KUNIT_EXPECT_EQ(test, vt_dirty_log(space, 0, 8, bitmap, false), 2u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(0) | BIT(2));
+}
+
+/*
+ * The access log reports the pages accessed since the last call (read,
+ * written, fetched, the zero frame's and a shared frame's alike), not those
+ * populated but never accessed, and clears their accessed bits, nothing
+ * else: the next call reports only the pages accessed after this one.  A
+ * peek is no access.  A clone's pages start unaccessed; its source's keep
+ * their bits.
+ */
+static void access_log_reports_and_clears_accessed(struct kunit *test)
+{
+	struct tmm_space *space = vt_space(test);
+	const u32 end = VT_BASE + 16 * PAGE_SIZE;
+	unsigned long bitmap[1];
+	struct tmm_space *copy;
+	u32 fault, pte, free;
+	u64 tpa;
+
+	vt_mmap(test, space, VT_BASE, 8 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + 8 * PAGE_SIZE, 2 * PAGE_SIZE, VT_RX,
+		VT_FIXED | VT_POPULATE);
+	vt_fill(test, space, VT_BASE + PAGE_SIZE, 1, 0x11);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_BASE + 2 * PAGE_SIZE),
+			0);
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + 8 * PAGE_SIZE,
+						  VT_ACC_X | VT_ACC_U, &tpa,
+						  &fault), 0);
+	pte = tmm_space_lookup(space, VT_BASE + PAGE_SIZE);
+
+	bitmap_zero(bitmap, BITS_PER_LONG);
+	KUNIT_EXPECT_EQ(test, tmm_space_get_access_log(space, VT_BASE, end,
+						       bitmap), 3u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(1) | BIT(2) | BIT(8));
+	KUNIT_EXPECT_EQ(test, tmm_space_lookup(space, VT_BASE + PAGE_SIZE),
+			pte & ~TORUSMM_PTE_ACCESSED);
+	vt_expect_zero_pte(test, tmm_space_lookup(space, VT_BASE + 2 * PAGE_SIZE),
+			   VT_RW);
+	KUNIT_EXPECT_FALSE(test, tmm_space_lookup(space, VT_BASE + 2 * PAGE_SIZE) &
+			   TORUSMM_PTE_ACCESSED);
+	bitmap_zero(bitmap, BITS_PER_LONG);
+	KUNIT_EXPECT_EQ(test, tmm_space_get_access_log(space, VT_BASE, end,
+						       bitmap), 0u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], 0ul);
+
+	/* A peek is no access; a read is, and is reported next time only. */
+	KUNIT_ASSERT_EQ(test, tmm_space_translate(space, VT_BASE + PAGE_SIZE,
+						  TMM_ACCESS_PEEK | VT_ACC_U,
+						  &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, space, VT_BASE + 2 * PAGE_SIZE),
+			0);
+	bitmap_zero(bitmap, BITS_PER_LONG);
+	KUNIT_EXPECT_EQ(test, tmm_space_get_access_log(space,
+						       VT_BASE + 2 * PAGE_SIZE,
+						       end, bitmap), 1u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(0));
+
+	/* The clone's entries start old; the source's stay as they are. */
+	vt_fill(test, space, VT_BASE + 4 * PAGE_SIZE, 1, 0x44);
+	free = vt_nr_free(space->torus);
+	copy = vt_space_register(test, tmm_space_clone(space));
+	bitmap_zero(bitmap, BITS_PER_LONG);
+	KUNIT_EXPECT_EQ(test, tmm_space_get_access_log(copy, VT_BASE, end,
+						       bitmap), 0u);
+	KUNIT_EXPECT_EQ(test, vt_read_byte(test, copy, VT_BASE + PAGE_SIZE),
+			0x11);
+	bitmap_zero(bitmap, BITS_PER_LONG);
+	KUNIT_EXPECT_EQ(test, tmm_space_get_access_log(copy, VT_BASE, end,
+						       bitmap), 1u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(1));
+	bitmap_zero(bitmap, BITS_PER_LONG);
+	KUNIT_EXPECT_EQ(test, tmm_space_get_access_log(space, VT_BASE, end,
+						       bitmap), 1u);
+	KUNIT_EXPECT_EQ(test, bitmap[0], BIT(4));
+	/* The shared frame is still shared: the logs changed bits, not frames. */
+	KUNIT_EXPECT_EQ(test, vt_refs(space, VT_BASE + PAGE_SIZE), 2u);
+	KUNIT_EXPECT_EQ(test, vt_nr_free(space->torus),
+			free - vt_stats(copy).nr_table_frames);
+}
+
+/* What a recording observer saw of one invalidation. */
+struct vt_seen {
+	u32 start;
+	u64 end;
+	u32 probe;		/* the entry at the probe address, then */
+	bool locked;		/* the space's lock was held */
+};
+
+/* An observer of a space that records what it is told. */
+struct vt_observer {
+	struct tmm_space_observer observer;
+	struct tmm_space *space;
+	u32 probe;		/* an address whose entry each call records */
+	u32 nr;
+	struct vt_seen seen[4];
+};
+
+/* Records an invalidation, and the probe's entry as it is at that time. */
+static void vt_observer_invalidate(struct tmm_space_observer *observer,
+				   u32 start, u64 end)
+{
+	struct vt_observer *o = container_of(observer, struct vt_observer,
+					     observer);
+	struct vt_seen *seen = &o->seen[o->nr % ARRAY_SIZE(o->seen)];
+
+	seen->start = start;
+	seen->end = end;
+	seen->locked = rwsem_is_locked(&o->space->lock);
+	/* The caller holds the lock for write: the entry cannot change. */
+	seen->probe = tmm_pt_lookup(&o->space->pt, o->probe);
+	o->nr++;
+}
+
+static const struct tmm_space_observer_ops vt_observer_ops = {
+	.invalidate = vt_observer_invalidate,
+};
+
+/* Unregisters a recording observer when the test ends. */
+static void vt_observer_release(struct kunit_resource *res)
+{
+	struct vt_observer *o = res->data;
+
+	tmm_space_unobserve(o->space, &o->observer);
+}
+
+/* A recording observer of @space, probing @probe, until the test ends. */
+static struct vt_observer *vt_observe(struct kunit *test,
+				      struct tmm_space *space, u32 probe)
+{
+	struct vt_observer *o = kunit_kzalloc(test, sizeof(*o), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	o->observer.ops = &vt_observer_ops;
+	o->space = space;
+	o->probe = probe;
+	tmm_space_observe(space, &o->observer);
+	if (!kunit_alloc_resource(test, NULL, vt_observer_release, GFP_KERNEL,
+				  o)) {
+		tmm_space_unobserve(space, &o->observer);
+		KUNIT_ASSERT_FAILURE(test, "cannot register the observer");
+	}
+	return o;
+}
+
+/* What an observer case does, on the space of vt_observer_setup(). */
+enum vt_observe_op {
+	VT_OBS_CLONE,
+	VT_OBS_WRITE_SHARED,
+	VT_OBS_WRITE_ZERO,
+	VT_OBS_DIRTY_LOG,
+	VT_OBS_DIRTY_LOG_CLEAR,
+	VT_OBS_CLEAR_DIRTY_LOG,
+	VT_OBS_ACCESS_LOG,
+};
+
+struct vt_observe_case {
+	const char *desc;
+	enum vt_observe_op op;
+	bool told;		/* the observer must be told once */
+	u32 start;
+	u64 end;
+	u32 probe_set;		/* bits the probe's entry still has then */
+	u32 probe_clear;	/* ... and does not have yet */
+};
+
+/* The observer cases' page: written, so dirty, accessed and writable. */
+#define VT_O_PAGE	(VT_BASE + PAGE_SIZE)
+
+static const struct vt_observe_case vt_observe_cases[] = {
+	{ "clone: the user range, before the source's entries are shared",
+	  VT_OBS_CLONE, true, TORUSMM_USER_MIN, TMM_USER_END,
+	  TORUSMM_PTE_WRITABLE, TORUSMM_PTE_COW },
+	{ "write to a shared page: the page", VT_OBS_WRITE_SHARED, true,
+	  VT_O_PAGE, VT_O_PAGE + PAGE_SIZE },
+	{ "write to a zero-frame page: the page", VT_OBS_WRITE_ZERO, true,
+	  VT_BASE, VT_BASE + PAGE_SIZE },
+	{ "dirty log without clear: nothing", VT_OBS_DIRTY_LOG, false },
+	{ "dirty log with clear: the range, before the bits are cleared",
+	  VT_OBS_DIRTY_LOG_CLEAR, true, VT_BASE, VT_BASE + VT_SLOT,
+	  TORUSMM_PTE_DIRTY },
+	{ "clear dirty log: the range, before the bits are cleared",
+	  VT_OBS_CLEAR_DIRTY_LOG, true, VT_BASE, VT_BASE + VT_SLOT,
+	  TORUSMM_PTE_DIRTY },
+	{ "access log: the range, before the bits are cleared",
+	  VT_OBS_ACCESS_LOG, true, VT_BASE, VT_BASE + VT_SLOT,
+	  TORUSMM_PTE_ACCESSED },
+};
+
+static void vt_observe_desc(const struct vt_observe_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vt_observe, vt_observe_cases, vt_observe_desc);
+
+/*
+ * Observers (the shadow) hold writable translations derived from the
+ * entries: they must be told, with the lock held, of every range whose
+ * entries lose write permission or a frame, or have dirty or accessed
+ * cleared, and before that happens, so that no write goes to a shared frame
+ * and no write or access escapes the logs.
+ */
+static void observers_are_told_before_entries_change(struct kunit *test)
+{
+	const struct vt_observe_case *c = test->param_value;
+	struct tmm_space *space = vt_space(test);
+	unsigned long bitmap[BITS_TO_LONGS(VT_SLOT / PAGE_SIZE)];
+	struct vt_observer *o;
+
+	vt_mmap(test, space, VT_BASE, 4 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_fill(test, space, VT_O_PAGE, 1, 0x0b);
+	KUNIT_ASSERT_EQ(test, vt_read_byte(test, space, VT_BASE), 0);
+	if (c->op == VT_OBS_WRITE_SHARED)
+		vt_space_register(test, tmm_space_clone(space));
+	o = vt_observe(test, space, VT_O_PAGE);
+
+	bitmap_fill(bitmap, VT_SLOT / PAGE_SIZE);
+	switch (c->op) {
+	case VT_OBS_CLONE:
+		vt_space_register(test, tmm_space_clone(space));
+		break;
+	case VT_OBS_WRITE_SHARED:
+		vt_fill(test, space, VT_O_PAGE, 1, 0x0c);
+		break;
+	case VT_OBS_WRITE_ZERO:
+		vt_fill(test, space, VT_BASE, 1, 0x0d);
+		break;
+	case VT_OBS_DIRTY_LOG:
+	case VT_OBS_DIRTY_LOG_CLEAR:
+		KUNIT_EXPECT_EQ(test, tmm_space_get_dirty_log(space, VT_BASE,
+							      VT_BASE + VT_SLOT,
+							      bitmap,
+							      c->op ==
+							      VT_OBS_DIRTY_LOG_CLEAR),
+				1u);
+		break;
+	case VT_OBS_CLEAR_DIRTY_LOG:
+		KUNIT_EXPECT_EQ(test, tmm_space_clear_dirty_log(space, VT_BASE,
+								VT_BASE + VT_SLOT,
+								bitmap), 1u);
+		break;
+	case VT_OBS_ACCESS_LOG:
+		KUNIT_EXPECT_EQ(test, tmm_space_get_access_log(space, VT_BASE,
+							       VT_BASE + VT_SLOT,
+							       bitmap), 2u);
+		break;
+	}
+
+	KUNIT_ASSERT_EQ(test, o->nr, c->told ? 1u : 0u);
+	if (!c->told)
+		return;
+	KUNIT_EXPECT_EQ(test, o->seen[0].start, c->start);
+	KUNIT_EXPECT_EQ(test, o->seen[0].end, c->end);
+	KUNIT_EXPECT_TRUE(test, o->seen[0].locked);
+	KUNIT_EXPECT_EQ_MSG(test, o->seen[0].probe & c->probe_set, c->probe_set,
+			    "entry %#x when told", o->seen[0].probe);
+	KUNIT_EXPECT_EQ_MSG(test, o->seen[0].probe & c->probe_clear, 0u,
+			    "entry %#x when told", o->seen[0].probe);
+}
+
+/* One side of vt_race: a thread that accesses each page of a range in turn. */
+struct vt_racer {
+	struct tmm_space *space;
+	u32 base;
+	u32 nr;
+	u32 access;
+	atomic_t *arrived;	/* both sides count in here, page by page */
+	struct completion done;
+	u32 nr_errors;
+	int first_error;
+	u32 first_fault;
+	u32 first_va;
+};
+
+/* Meets the other side at page @i, then accesses it. */
+static int vt_racer_run(void *data)
+{
+	struct vt_racer *r = data;
+	u32 i, fault = 0;
+	u64 tpa;
+	int ret;
+
+	for (i = 0; i < r->nr; i++) {
+		atomic_inc(r->arrived);
+		while (atomic_read(r->arrived) < 2 * (i + 1))
+			cond_resched();
+		ret = tmm_space_translate(r->space, r->base + i * PAGE_SIZE,
+					  r->access, &tpa, &fault);
+		if (ret && !r->nr_errors++) {
+			r->first_error = ret;
+			r->first_fault = fault;
+			r->first_va = r->base + i * PAGE_SIZE;
+		}
+	}
+	complete(&r->done);
+	return 0;
+}
+
+/*
+ * A write and a read racing on a page never written both succeed, whichever
+ * faults the page in first: the write gets a frame of its own, also where
+ * the read mapped the zero frame between the write's look at the page and
+ * its fault-in.  Run page by page over 1024 pages, the two threads meeting
+ * before each.
+ */
+static void write_racing_a_read_of_a_new_page_succeeds(struct kunit *test)
+{
+	struct tmm_torus *torus = tmm_test_torus_create(test, 2048);
+	struct tmm_space *space = vt_space_create(test, torus, 0);
+	const u32 nr = VT_SLOT / PAGE_SIZE - 1;
+	struct vt_racer *racers;
+	struct task_struct *task;
+	u32 i, pte, nr_bad = 0;
+	atomic_t arrived;
+
+	racers = kunit_kcalloc(test, 2, sizeof(*racers), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, racers);
+	vt_mmap(test, space, VT_BASE, VT_SLOT, VT_RW, VT_FIXED);
+	/* The table exists: the race is for the page alone. */
+	vt_fill(test, space, VT_BASE + VT_SLOT - PAGE_SIZE, 1, 1);
+	atomic_set(&arrived, 0);
+	for (i = 0; i < 2; i++) {
+		racers[i].space = space;
+		racers[i].base = VT_BASE;
+		racers[i].nr = nr;
+		racers[i].access = VT_ACC_U | (i ? VT_ACC_W : 0);
+		racers[i].arrived = &arrived;
+		init_completion(&racers[i].done);
+	}
+	for (i = 0; i < 2; i++) {
+		task = kthread_run(vt_racer_run, &racers[i], "vt_racer%u", i);
+		if (IS_ERR(task)) {
+			/* The other side gives up waiting at no page. */
+			KUNIT_FAIL(test, "cannot start a racer: %ld",
+				   PTR_ERR(task));
+			atomic_add(2 * nr, &arrived);
+			if (i)
+				wait_for_completion(&racers[0].done);
+			return;
+		}
+	}
+	wait_for_completion(&racers[0].done);
+	wait_for_completion(&racers[1].done);
+
+	KUNIT_EXPECT_EQ_MSG(test, racers[0].nr_errors, 0u,
+			    "reads failed, the first at %#x: %d, fault %#x",
+			    racers[0].first_va, racers[0].first_error,
+			    racers[0].first_fault);
+	KUNIT_EXPECT_EQ_MSG(test, racers[1].nr_errors, 0u,
+			    "writes failed, the first at %#x: %d, fault %#x",
+			    racers[1].first_va, racers[1].first_error,
+			    racers[1].first_fault);
+	/* Every page written holds a writable frame of its own. */
+	for (i = 0; i < nr; i++) {
+		pte = tmm_space_lookup(space, VT_BASE + i * PAGE_SIZE);
+		if ((pte & (VT_PTE_PROT | TORUSMM_PTE_COW)) !=
+		    vt_prot_pte(VT_RW) || TMM_PTE_FRAME(pte) == TMM_ZERO_FRAME)
+			nr_bad++;
+	}
+	KUNIT_EXPECT_EQ(test, nr_bad, 0u);
+	KUNIT_EXPECT_EQ(test, vt_stats(space).nr_data_frames, nr + 1 - nr_bad);
 }
 
 /*
@@ -2981,71 +4676,6 @@ static void placed_mmap_stays_in_window_and_never_overlaps(struct kunit *test)
 		   p->count);
 }
 
-/*
- * A struct tmm_limits with no ceiling set, freed when the test ends.  Take
- * it before the spaces that read it: resources are released in reverse
- * order, so it outlives them.
- */
-static struct tmm_limits *vt_limits(struct kunit *test)
-{
-	struct tmm_limits *limits = kunit_kzalloc(test, sizeof(*limits),
-						  GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, limits);
-	return limits;
-}
-
-/* Creates a space under @limits that the test destroys at the end. */
-static struct tmm_space *vt_space_create_limited(struct kunit *test,
-						 struct tmm_torus *torus,
-						 const struct tmm_limits *limits,
-						 u32 max_frames)
-{
-	return vt_space_register(test, tmm_space_create(torus, limits,
-							max_frames));
-}
-
-/* Expects ERR_PTR(@err); a space got instead is destroyed at the end. */
-static void vt_expect_no_space(struct kunit *test, struct tmm_space *space,
-			       int err, const char *what)
-{
-	if (!IS_ERR_OR_NULL(space)) {
-		vt_space_register(test, space);
-		KUNIT_FAIL(test, "%s: got a space, expected %d", what, err);
-		return;
-	}
-	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(space), (long)err, "%s", what);
-}
-
-/* Frames charged to the user of @space: those of all of its spaces. */
-static long vt_user_frames(struct tmm_space *space)
-{
-	return atomic_long_read(&space->user->nr_frames);
-}
-
-/* Live spaces of the user of @space. */
-static int vt_user_spaces(struct tmm_space *space)
-{
-	return atomic_read(&space->user->nr_spaces);
-}
-
-/* Frames @space holds, its directory and tables included. */
-static u32 vt_space_frames(struct tmm_space *space)
-{
-	struct torusmm_space_stats stats = vt_stats(space);
-
-	return stats.nr_data_frames + stats.nr_table_frames;
-}
-
-/* Spaces on @torus now. */
-static u32 vt_torus_spaces(struct tmm_torus *torus)
-{
-	struct tmm_torus_stats stats;
-
-	tmm_torus_get_stats(torus, &stats);
-	return stats.nr_spaces;
-}
-
 struct vt_quota_case {
 	const char *desc;
 	u32 ceiling;		/* limits->max_frames */
@@ -3159,14 +4789,24 @@ static void user_frame_ceiling_is_shared_by_the_users_spaces(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 6 * PAGE_SIZE,
 						  write, &tpa, &fault), -ENOMEM);
 
-	/* Lowered below what is held: nothing is taken, nothing is given. */
+	/*
+	 * Lowered below what is held: nothing is taken, nothing is given.  A
+	 * read maps the zero frame, which costs nothing; its write is refused.
+	 */
 	WRITE_ONCE(limits->user_max_frames, 1);
 	KUNIT_EXPECT_EQ(test, vt_read_byte(test, a, VT_BASE + 2 * PAGE_SIZE),
 			0x1a);
 	KUNIT_EXPECT_EQ(test, vt_stats(a).nr_data_frames, 6u);
 	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 6 * PAGE_SIZE,
-						  VT_ACC_U, &tpa, &fault),
+						  VT_ACC_U, &tpa, &fault), 0);
+	KUNIT_EXPECT_EQ(test, tpa, (u64)TORUSMM_ZERO_FRAME_TPA);
+	KUNIT_EXPECT_EQ(test, vt_user_frames(a), held + 6);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate(a, VT_BASE + 6 * PAGE_SIZE,
+						  write, &tpa, &fault),
 			-ENOMEM);
+	vt_expect_zero_pte(test, tmm_space_lookup(a, VT_BASE + 6 * PAGE_SIZE),
+			   VT_RW);
+	KUNIT_EXPECT_EQ(test, vt_stats(a).nr_data_frames, 6u);
 	vt_expect_no_space(test, tmm_space_create(torus_a, limits, 0), -ENOMEM,
 			   "create under a lowered ceiling");
 	WRITE_ONCE(limits->user_max_frames, 0);
@@ -3188,18 +4828,6 @@ static int vt_op_space_create_limited(struct tmm_space *space)
 	return 0;
 }
 
-/* Writes a word to a page of vt_setup_common() that has no frame yet. */
-static int vt_op_write_unpopulated(struct tmm_space *space)
-{
-	struct tmm_access res;
-	u32 value = 0x77;
-	int ret;
-
-	ret = tmm_space_write(space, VT_BASE + 14 * PAGE_SIZE, &value,
-			      sizeof(value), VT_ACC_U, &res);
-	return ret ?: res.fault ? -EFAULT : 0;
-}
-
 struct vt_ceiling_case {
 	const char *desc;
 	void (*setup)(struct kunit *test, struct tmm_space *space);
@@ -3216,10 +4844,20 @@ static const struct vt_ceiling_case vt_ceiling_cases[] = {
 	  vt_setup_demand, vt_op_demand_fault, 1, false, -ENOMEM },
 	{ "demand fault with room for its frame and table", vt_setup_demand,
 	  vt_op_demand_fault, 2, false, 0 },
-	{ "demand fault on a read", vt_setup_common, vt_op_demand_fault_read,
-	  0, false, -ENOMEM },
+	{ "zero-frame read in a table that exists takes nothing",
+	  vt_setup_common, vt_op_demand_fault_read, 0, false, 0 },
+	{ "zero-frame read needing a table", vt_setup_demand,
+	  vt_op_demand_fault_read_table, 0, false, -ENOMEM },
+	{ "zero-frame read with room for its table", vt_setup_demand,
+	  vt_op_demand_fault_read_table, 1, false, 0 },
 	{ "write to a page without a frame", vt_setup_common,
 	  vt_op_write_unpopulated, 0, false, -ENOMEM },
+	{ "write to a zero-frame page", vt_setup_zero, vt_op_write_unpopulated,
+	  0, false, -ENOMEM },
+	{ "write to a zero-frame page with room for its frame", vt_setup_zero,
+	  vt_op_write_unpopulated, 1, false, 0 },
+	{ "write to a shared page: its copy replaces the shared reference",
+	  vt_setup_shared, vt_op_write_populated, 0, false, 0 },
 	{ "stack growth with room for its frame, not its table",
 	  vt_setup_common, vt_op_stack_growth, 1, false, -ENOMEM },
 	{ "MAP_POPULATE", vt_setup_common, vt_op_mmap_populate, 0, false,
@@ -3280,6 +4918,9 @@ static void user_frame_ceiling_refuses_new_frames(struct kunit *test)
 	vt_snapshot_take(test, space, before);
 
 	KUNIT_EXPECT_EQ(test, c->op(space), c->ret);
+	/* A success took at most the room it had. */
+	KUNIT_EXPECT_LE(test, vt_user_frames(space),
+			READ_ONCE(limits->user_max_frames));
 	if (c->ret != -ENOMEM)
 		return;
 	vt_snapshot_take(test, space, after);
@@ -3894,29 +5535,43 @@ static void region_counter_matches_dump_under_random_ops(struct kunit *test)
 #define VT_STRESS_REGION_CHECK	250u
 #define VT_STRESS_RW_PAGES	3u
 #define VT_STRESS_CHECK_ENDS	16u
-#define VT_STRESS_FRAMES	(VT_WIN_PAGES + 2048u)
+/* Room for the window twice over: the space's frames and a twin's. */
+#define VT_STRESS_FRAMES	(2 * VT_WIN_PAGES + 4096u)
 #define VT_STRESS_REGIONS	(VT_WIN_PAGES / 2 + 2)
+/* One operation in this many clones the space (or drops the twin). */
+#define VT_STRESS_CLONE		2000u
 
 /* What the model knows about a page. */
 #define VT_M_MAPPED	BIT(0)	/* in a region */
-#define VT_M_FRAME	BIT(1)	/* has a frame */
+#define VT_M_FRAME	BIT(1)	/* has a frame (the zero frame included) */
 #define VT_M_A		BIT(2)	/* accessed must be set */
 #define VT_M_NO_A	BIT(3)	/* accessed must be clear */
 #define VT_M_D		BIT(4)	/* dirty must be set */
 #define VT_M_NO_D	BIT(5)	/* dirty must be clear */
+#define VT_M_ZERO	BIT(6)	/* the frame is the zero frame */
+#define VT_M_COW	BIT(7)	/* shared by a clone, not written since */
+#define VT_M_SHARED	BIT(8)	/* the twin maps the same frame */
 
 /* The reference model's state of one page. */
 struct vt_model_page {
-	u8 flags;
+	u16 flags;
 	u8 prot;
 	u8 value;	/* every byte of the page holds this */
 };
 
-/* The reference model: per-page state of the window, and the break. */
+/*
+ * The reference model: per-page state of the window, and the break, of the
+ * space the operations go to and of its twin: a clone of it, or the space
+ * it was cloned from, left as it was at the clone while the run goes on.
+ */
 struct vt_model {
 	struct kunit *test;
 	struct tmm_space *space;
 	struct vt_model_page *pages;
+	struct tmm_space *twin;		/* or NULL */
+	struct vt_model_page *twin_pages;
+	u32 twin_brk;
+	long user_base;			/* the user's frames before the run */
 	struct rnd_state rnd;
 	u32 brk;
 	u32 op;
@@ -3925,6 +5580,9 @@ struct vt_model {
 	u8 *buf;
 	struct torusmm_region *regions;
 	unsigned long *frames;
+	u32 *ptes;			/* the window's entries, for a sweep */
+	u32 nr_clones;
+	u32 nr_breaks;			/* copy-on-write breaks */
 };
 
 /* Frees a kvmalloc'ed buffer when the test ends. */
@@ -4028,12 +5686,15 @@ static void vt_model_unmap(struct vt_model *m, u32 first, u32 nr)
 
 /*
  * Applies an access (TORUSMM_ACCESS_* bits) to a model page, as the core
- * must: true when it succeeds, after faulting in a zeroed frame if the page
- * had none and its region allows the access; false with the x86 fault code
- * in *fault otherwise.  A peek changes nothing.
+ * must: true when it succeeds, after faulting in the page if it had no frame
+ * and its region allows the access (a zeroed frame for a write, the zero
+ * frame for a read or a fetch), or after giving a write a frame of its own
+ * where the page maps the zero frame or a shared one; false with the x86
+ * fault code in *fault otherwise.  A peek changes nothing, and sees a
+ * copy-on-write entry as read-only.
  */
-static bool vt_model_access(struct vt_model_page *mp, u32 access, bool peek,
-			    u32 *fault)
+static bool vt_model_access(struct vt_model *m, struct vt_model_page *mp,
+			    u32 access, bool peek, u32 *fault)
 {
 	bool write = access & VT_ACC_W, exec = access & VT_ACC_X;
 	u32 need = write ? TORUSMM_PROT_WRITE :
@@ -4046,7 +5707,8 @@ static bool vt_model_access(struct vt_model_page *mp, u32 access, bool peek,
 	if (!(mp->flags & VT_M_FRAME)) {
 		if (peek || !allowed)
 			return false;
-		mp->flags = VT_M_MAPPED | VT_M_FRAME | VT_M_NO_D;
+		mp->flags = VT_M_MAPPED | VT_M_FRAME | VT_M_NO_D |
+			    (write ? 0 : VT_M_ZERO);
 		mp->value = 0;
 	} else if (mp->prot == VT_NONE || !allowed) {
 		if (mp->prot != VT_NONE)
@@ -4055,6 +5717,14 @@ static bool vt_model_access(struct vt_model_page *mp, u32 access, bool peek,
 		if (!peek)
 			mp->flags &= ~VT_M_NO_A;
 		return false;
+	} else if (write && (mp->flags & (VT_M_ZERO | VT_M_COW))) {
+		if (peek) {
+			*fault |= VT_F_P;
+			return false;
+		}
+		/* A copy (or a zeroed frame), or the last mapping kept. */
+		mp->flags &= ~(VT_M_ZERO | VT_M_COW | VT_M_SHARED);
+		m->nr_breaks++;
 	}
 	if (peek)
 		return true;
@@ -4064,47 +5734,62 @@ static bool vt_model_access(struct vt_model_page *mp, u32 access, bool peek,
 	return true;
 }
 
-/* Compares the entry @pte of window page @page with the model. */
-static void vt_model_check_page(struct vt_model *m, u32 page, u32 pte)
+/*
+ * Compares the entry @pte of window page @page of @space (the model's space,
+ * or its twin, as @side says) with the model page @mp.
+ */
+static void vt_model_check_page(struct vt_model *m, struct tmm_space *space,
+				const char *side,
+				const struct vt_model_page *mp, u32 page,
+				u32 pte)
 {
-	const struct vt_model_page *mp = &m->pages[page];
-	struct kunit *test = m->test;
+	bool ro = mp->flags & (VT_M_ZERO | VT_M_COW);
 	u32 va = VT_WIN_START + page * PAGE_SIZE;
+	struct kunit *test = m->test;
 
 	if (!(mp->flags & VT_M_FRAME)) {
 		KUNIT_ASSERT_EQ_MSG(test, pte & TMM_PTE_HOLDS_FRAME, 0u,
-				    "op %u (%s): %#x has a frame the model lacks, pte %#x",
-				    m->op, m->what, va, pte);
+				    "op %u (%s): %s %#x has a frame the model lacks, pte %#x",
+				    m->op, m->what, side, va, pte);
 		return;
 	}
 	KUNIT_ASSERT_NE_MSG(test, pte & TMM_PTE_HOLDS_FRAME, 0u,
-			    "op %u (%s): %#x lacks a frame, pte %#x", m->op,
-			    m->what, va, pte);
+			    "op %u (%s): %s %#x lacks a frame, pte %#x", m->op,
+			    m->what, side, va, pte);
+	KUNIT_ASSERT_EQ_MSG(test, TMM_PTE_FRAME(pte) == TMM_ZERO_FRAME,
+			    !!(mp->flags & VT_M_ZERO),
+			    "op %u (%s): %s %#x zero frame, pte %#x", m->op,
+			    m->what, side, va, pte);
+	KUNIT_ASSERT_EQ_MSG(test, !!(pte & TORUSMM_PTE_COW), ro,
+			    "op %u (%s): %s %#x copy-on-write, pte %#x", m->op,
+			    m->what, side, va, pte);
 	if (mp->prot == VT_NONE)
 		KUNIT_ASSERT_EQ_MSG(test, pte & TMM_PTE_HOLDS_FRAME,
 				    TORUSMM_PTE_PROTNONE,
-				    "op %u (%s): %#x pte %#x, prot none", m->op,
-				    m->what, va, pte);
+				    "op %u (%s): %s %#x pte %#x, prot none",
+				    m->op, m->what, side, va, pte);
 	else
 		KUNIT_ASSERT_EQ_MSG(test, pte & VT_PTE_PROT,
-				    vt_prot_pte(mp->prot),
-				    "op %u (%s): %#x pte %#x, prot %u", m->op,
-				    m->what, va, pte, mp->prot);
+				    vt_prot_pte(mp->prot) &
+				    ~(ro ? TORUSMM_PTE_WRITABLE : 0),
+				    "op %u (%s): %s %#x pte %#x, prot %u", m->op,
+				    m->what, side, va, pte, mp->prot);
 	if (mp->flags & (VT_M_A | VT_M_NO_A))
 		KUNIT_ASSERT_EQ_MSG(test, !!(pte & TORUSMM_PTE_ACCESSED),
 				    !!(mp->flags & VT_M_A),
-				    "op %u (%s): %#x accessed bit, pte %#x",
-				    m->op, m->what, va, pte);
+				    "op %u (%s): %s %#x accessed bit, pte %#x",
+				    m->op, m->what, side, va, pte);
 	if (mp->flags & (VT_M_D | VT_M_NO_D))
 		KUNIT_ASSERT_EQ_MSG(test, !!(pte & TORUSMM_PTE_DIRTY),
 				    !!(mp->flags & VT_M_D),
-				    "op %u (%s): %#x dirty bit, pte %#x", m->op,
-				    m->what, va, pte);
-	KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(m->space, pte, 0), mp->value,
-			    "op %u (%s): %#x first byte", m->op, m->what, va);
-	KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(m->space, pte, PAGE_SIZE - 1),
-			    mp->value, "op %u (%s): %#x last byte", m->op,
-			    m->what, va);
+				    "op %u (%s): %s %#x dirty bit, pte %#x", m->op,
+				    m->what, side, va, pte);
+	KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(space, pte, 0), mp->value,
+			    "op %u (%s): %s %#x first byte", m->op, m->what,
+			    side, va);
+	KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(space, pte, PAGE_SIZE - 1),
+			    mp->value, "op %u (%s): %s %#x last byte", m->op,
+			    m->what, side, va);
 }
 
 /*
@@ -4122,9 +5807,10 @@ static void vt_model_check_range(struct vt_model *m, u32 first, u32 nr)
 		if (page == lo + VT_STRESS_CHECK_ENDS &&
 		    hi - lo > 2 * VT_STRESS_CHECK_ENDS)
 			page = hi - VT_STRESS_CHECK_ENDS;
-		vt_model_check_page(m, page,
-				    tmm_space_lookup(m->space, VT_WIN_START +
-						     page * PAGE_SIZE));
+		vt_model_check_page(m, m->space, "space", &m->pages[page],
+				    page, tmm_space_lookup(m->space,
+							   VT_WIN_START +
+							   page * PAGE_SIZE));
 	}
 }
 
@@ -4165,47 +5851,134 @@ static void vt_model_check_regions(struct vt_model *m)
 	KUNIT_ASSERT_EQ(test, vt_stats(m->space).nr_regions, count);
 }
 
-/*
- * Compares everything with the model: the regions, every page of the
- * window, that no frame is mapped twice, and the frame counts of the space
- * and the torus.
- */
-static void vt_model_sweep(struct vt_model *m, u32 nr_frames)
-{
-	struct kunit *test = m->test;
-	struct torusmm_space_stats stats = vt_stats(m->space);
-	u32 page, pte, frame, data = 0, tables = 0;
-	bool slot_used = false;
+/* What a sweep counts in one space. */
+struct vt_sweep {
+	u32 data;	/* data frames, the zero frame not counted */
+	u32 tables;	/* tables, the directory not counted */
+	u32 shared;	/* frames the twin maps too */
+};
 
-	vt_model_check_regions(m);
-	bitmap_zero(m->frames, nr_frames);
+/*
+ * Compares every page of the window of @space (the model's space or its
+ * twin) with @pages, and counts its frames and tables.  The model's space
+ * marks its frames in m->frames, checked for being mapped only once, and
+ * checks their references: two for a page the model says the twin shares
+ * (the twin's entry maps the same frame), one otherwise.  The twin then
+ * checks that a frame it does not share is not the space's too.
+ */
+static struct vt_sweep vt_model_sweep_side(struct vt_model *m,
+					   struct tmm_space *space,
+					   const char *side,
+					   const struct vt_model_page *pages,
+					   u32 nr_frames)
+{
+	bool twin = space == m->twin, slot_used = false;
+	struct tmm_torus *torus = space->torus;
+	struct kunit *test = m->test;
+	struct vt_sweep sweep = {};
+	u32 page, pte, frame, va;
+
+	/* Every entry under one hold of the lock: the sweep is the run's cost. */
+	down_read(&space->lock);
+	for (page = 0; page < VT_WIN_PAGES; page++)
+		m->ptes[page] = tmm_pt_lookup(&space->pt,
+					      VT_WIN_START + page * PAGE_SIZE);
+	up_read(&space->lock);
 	for (page = 0; page < VT_WIN_PAGES; page++) {
 		if (!(page % 1024)) {
 			slot_used = false;
 			cond_resched();
 		}
-		pte = tmm_space_lookup(m->space, VT_WIN_START + page * PAGE_SIZE);
-		vt_model_check_page(m, page, pte);
+		va = VT_WIN_START + page * PAGE_SIZE;
+		pte = m->ptes[page];
+		vt_model_check_page(m, space, side, &pages[page], page, pte);
 		if (!(pte & TMM_PTE_HOLDS_FRAME))
 			continue;
-		frame = TMM_PTE_FRAME(pte) - TMM_FRAME_FIRST;
-		KUNIT_ASSERT_LT(test, frame, nr_frames);
-		KUNIT_ASSERT_FALSE_MSG(test, __test_and_set_bit(frame, m->frames),
-				       "op %u: frame %#x mapped twice", m->op,
-				       frame + TMM_FRAME_FIRST);
-		data++;
 		if (!slot_used)
-			tables++;
+			sweep.tables++;
 		slot_used = true;
+		frame = TMM_PTE_FRAME(pte);
+		if (frame == TMM_ZERO_FRAME)
+			continue;
+		sweep.data++;
+		KUNIT_ASSERT_LT(test, frame - TMM_FRAME_FIRST, nr_frames);
+		if (twin) {
+			if (m->pages[page].flags & VT_M_SHARED)
+				continue;
+			KUNIT_ASSERT_FALSE_MSG(test,
+					       test_bit(frame - TMM_FRAME_FIRST,
+							m->frames),
+					       "op %u: twin %#x maps frame %#x of the space",
+					       m->op, va, frame);
+			KUNIT_ASSERT_EQ_MSG(test, tmm_frame_refs(torus, frame),
+					    1u, "op %u: twin %#x", m->op, va);
+			continue;
+		}
+		KUNIT_ASSERT_FALSE_MSG(test,
+				       __test_and_set_bit(frame - TMM_FRAME_FIRST,
+							  m->frames),
+				       "op %u: frame %#x mapped twice", m->op,
+				       frame);
+		if (pages[page].flags & VT_M_SHARED) {
+			KUNIT_ASSERT_EQ_MSG(test,
+					    TMM_PTE_FRAME(tmm_space_lookup(m->twin,
+									   va)),
+					    frame, "op %u: %#x shared with the twin",
+					    m->op, va);
+			sweep.shared++;
+		}
+		KUNIT_ASSERT_EQ_MSG(test, tmm_frame_refs(torus, frame),
+				    pages[page].flags & VT_M_SHARED ? 2u : 1u,
+				    "op %u: references of the frame of %#x",
+				    m->op, va);
 	}
-	KUNIT_ASSERT_EQ_MSG(test, stats.nr_data_frames, data, "op %u", m->op);
-	KUNIT_ASSERT_EQ_MSG(test, stats.nr_table_frames, tables + 1,
+	return sweep;
+}
+
+/*
+ * Compares everything with the model: the regions, every page of the
+ * window of the space and of its twin, that no frame is mapped twice in a
+ * space and none is shared without the model knowing, the references of
+ * each frame, and the frame counts of the spaces, the torus (a shared frame
+ * once) and the user (a shared frame once per space).
+ */
+static void vt_model_sweep(struct vt_model *m, u32 nr_frames)
+{
+	struct kunit *test = m->test;
+	struct torusmm_space_stats stats = vt_stats(m->space), tstats;
+	struct vt_sweep own, twin = {};
+	u32 used, charged;
+
+	vt_model_check_regions(m);
+	bitmap_zero(m->frames, nr_frames);
+	own = vt_model_sweep_side(m, m->space, "space", m->pages, nr_frames);
+	KUNIT_ASSERT_EQ_MSG(test, stats.nr_data_frames, own.data, "op %u",
+			    m->op);
+	KUNIT_ASSERT_EQ_MSG(test, stats.nr_table_frames, own.tables + 1,
 			    "op %u: tables (empty ones must go)", m->op);
-	KUNIT_ASSERT_EQ(test, vt_nr_free(m->space->torus),
-			nr_frames - data - tables - 1);
 	KUNIT_ASSERT_EQ(test, stats.brk, m->brk);
 	KUNIT_ASSERT_EQ(test, stats.nr_heap_pages,
 			(PAGE_ALIGN(m->brk) - VT_HEAP) >> PAGE_SHIFT);
+	used = own.data + own.tables + 1;
+	charged = used;
+	if (m->twin) {
+		twin = vt_model_sweep_side(m, m->twin, "twin", m->twin_pages,
+					   nr_frames);
+		tstats = vt_stats(m->twin);
+		KUNIT_ASSERT_EQ_MSG(test, tstats.nr_data_frames, twin.data,
+				    "op %u: twin", m->op);
+		KUNIT_ASSERT_EQ_MSG(test, tstats.nr_table_frames,
+				    twin.tables + 1, "op %u: twin", m->op);
+		KUNIT_ASSERT_EQ(test, tstats.brk, m->twin_brk);
+		used += twin.data - own.shared + twin.tables + 1;
+		charged += twin.data + twin.tables + 1;
+	}
+	KUNIT_ASSERT_EQ_MSG(test, vt_nr_free(m->space->torus), nr_frames - used,
+			    "op %u: frames of the torus, %u shared", m->op,
+			    own.shared);
+	KUNIT_ASSERT_EQ_MSG(test, vt_user_frames(m->space),
+			    m->user_base + charged, "op %u: the user's frames",
+			    m->op);
 }
 
 /* mmap: fixed, fixed without replace, or with a hint; maybe populating. */
@@ -4346,7 +6119,8 @@ static void vt_stress_write(struct vt_model *m)
 					      first * PAGE_SIZE, m->buf,
 					      nr * PAGE_SIZE, access, &res), 0);
 	for (i = 0; i < nr; i++) {
-		if (!vt_model_access(&m->pages[first + i], access | VT_ACC_W,
+		if (!vt_model_access(m, &m->pages[first + i],
+				     access | VT_ACC_W,
 				     false, &fault))
 			break;
 		m->pages[first + i].value = m->buf[i * PAGE_SIZE];
@@ -4376,7 +6150,7 @@ static void vt_stress_read(struct vt_model *m)
 					     first * PAGE_SIZE, m->buf,
 					     nr * PAGE_SIZE, access, &res), 0);
 	for (i = 0; i < nr; i++) {
-		if (!vt_model_access(&m->pages[first + i], access, false,
+		if (!vt_model_access(m, &m->pages[first + i], access, false,
 				     &fault))
 			break;
 		KUNIT_ASSERT_NULL_MSG(test, memchr_inv(m->buf + i * PAGE_SIZE,
@@ -4409,7 +6183,7 @@ static void vt_stress_translate(struct vt_model *m)
 	ret = tmm_space_translate(m->space, VT_WIN_START + first * PAGE_SIZE +
 				  offset, access | (peek ? TMM_ACCESS_PEEK : 0),
 				  &tpa, &fault);
-	ok = vt_model_access(&m->pages[first], access, peek, &want_fault);
+	ok = vt_model_access(m, &m->pages[first], access, peek, &want_fault);
 	KUNIT_ASSERT_EQ_MSG(test, ret, ok ? 0 : -EFAULT,
 			    "op %u: %s %#x access %#x", m->op, m->what,
 			    VT_WIN_START + first * PAGE_SIZE, access);
@@ -4425,54 +6199,86 @@ static void vt_stress_translate(struct vt_model *m)
 	vt_model_check_range(m, first, 1);
 }
 
-/* Expects @copy to be a page-for-page copy of the window of @space. */
-static void vt_model_check_clone(struct vt_model *m, struct tmm_space *copy)
+/*
+ * Clones the space.  The clone becomes the twin (the old twin destroyed
+ * first), which the run leaves as it was made: every frame is shared, both
+ * sides copy-on-write, the clone's pages unaccessed.  Half of the time the
+ * run goes on in the clone, the source being the twin.  Now and then the
+ * twin is only destroyed, so that the space holds the last mappings of
+ * frames it still has copy-on-write.  Everything is compared afterwards.
+ */
+static void vt_stress_clone(struct vt_model *m, u32 nr_frames)
 {
-	struct kunit *test = m->test;
-	u32 page, va, sp, cp;
+	struct vt_model_page *mp, *tp;
+	struct tmm_space *copy;
+	u32 page;
 
-	for (page = 0; page < VT_WIN_PAGES; page++) {
-		va = VT_WIN_START + page * PAGE_SIZE;
-		sp = tmm_space_lookup(m->space, va);
-		cp = tmm_space_lookup(copy, va);
-		KUNIT_ASSERT_EQ_MSG(test, cp & ~TORUSMM_PTE_FRAME_MASK,
-				    sp & ~(TORUSMM_PTE_FRAME_MASK |
-					   TORUSMM_PTE_ACCESSED),
-				    "clone entry for %#x (old, as after fork)",
-				    va);
-		if (!(sp & TMM_PTE_HOLDS_FRAME))
-			continue;
-		KUNIT_ASSERT_NE(test, TMM_PTE_FRAME(cp), TMM_PTE_FRAME(sp));
-		KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(copy, cp, 0),
-				    m->pages[page].value, "clone at %#x", va);
-		KUNIT_ASSERT_EQ_MSG(test, vt_frame_byte(copy, cp, PAGE_SIZE - 1),
-				    m->pages[page].value, "clone at %#x", va);
+	if (m->twin) {
+		vt_space_destroy(m->test, m->twin);
+		m->twin = NULL;
+		for (page = 0; page < VT_WIN_PAGES; page++)
+			m->pages[page].flags &= ~VT_M_SHARED;
 	}
+	m->what = "twin dropped";
+	if (vt_rand(m, 4)) {
+		m->what = "clone";
+		copy = vt_space_register(m->test, tmm_space_clone(m->space));
+		m->nr_clones++;
+		for (page = 0; page < VT_WIN_PAGES; page++) {
+			mp = &m->pages[page];
+			tp = &m->twin_pages[page];
+			if ((mp->flags & VT_M_FRAME) && !(mp->flags & VT_M_ZERO))
+				mp->flags |= VT_M_COW | VT_M_SHARED;
+			*tp = *mp;
+			tp->flags &= ~VT_M_SHARED;
+			if (tp->flags & VT_M_FRAME)
+				tp->flags = (tp->flags & ~VT_M_A) | VT_M_NO_A;
+		}
+		m->twin = copy;
+		m->twin_brk = m->brk;
+		if (vt_rand(m, 2)) {
+			m->what = "clone, the run going on in it";
+			swap(m->space, m->twin);
+			swap(m->pages, m->twin_pages);
+			for (page = 0; page < VT_WIN_PAGES; page++) {
+				if (m->twin_pages[page].flags & VT_M_SHARED)
+					m->pages[page].flags |= VT_M_SHARED;
+				m->twin_pages[page].flags &= ~VT_M_SHARED;
+			}
+		}
+	}
+	vt_model_sweep(m, nr_frames);
 }
 
 /*
  * 100,000 random mmap, munmap, mprotect, brk, write, read and translate
  * calls on page ranges of a 64 MiB window, each checked against a flat array
- * of per-page state (in a region? protection? frame? the byte written?)
- * around the range it touched; the regions are compared every 250 calls,
- * everything every 2500 and at the end, on the space and on a clone of it.
+ * of per-page state (in a region? protection? frame of its own, the zero
+ * frame, or one shared with the twin? the byte written?) around the range it
+ * touched; now and then a clone, which the run leaves as it was made (its
+ * twin) while it goes on in the source or in the clone.  The regions are
+ * compared every 250 calls, everything every 2500, after each clone and at
+ * the end, on the space and on its twin, frame references and the frame
+ * counts of spaces, torus and user included.
  */
 static void random_ops_match_reference_model(struct kunit *test)
 {
 	struct tmm_torus *torus = tmm_test_torus_create(test, VT_STRESS_FRAMES);
 	struct vt_model *m;
-	struct tmm_space *copy;
 	u64 start = ktime_get_ns();
-	u32 counts[7] = {}, kind, r;
+	u32 counts[8] = {}, kind, r;
 
 	m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	m->test = test;
 	m->space = vt_space_create(test, torus, 0);
+	m->user_base = vt_user_frames(m->space) - 1;
 	m->pages = vt_kvzalloc(test, VT_WIN_PAGES * sizeof(*m->pages));
+	m->twin_pages = vt_kvzalloc(test, VT_WIN_PAGES * sizeof(*m->pages));
 	m->regions = vt_kvzalloc(test, VT_STRESS_REGIONS * sizeof(*m->regions));
 	m->frames = vt_kvzalloc(test, BITS_TO_LONGS(VT_STRESS_FRAMES) *
 				sizeof(long));
+	m->ptes = vt_kvzalloc(test, VT_WIN_PAGES * sizeof(*m->ptes));
 	m->buf = vt_kvzalloc(test, VT_STRESS_RW_PAGES * PAGE_SIZE);
 	m->brk = VT_HEAP;
 	prandom_seed_state(&m->rnd, 0x746f727573);
@@ -4481,6 +6287,8 @@ static void random_ops_match_reference_model(struct kunit *test)
 		r = vt_rand(m, 100);
 		kind = r < 18 ? 0 : r < 30 ? 1 : r < 44 ? 2 : r < 50 ? 3 :
 		       r < 68 ? 4 : r < 84 ? 5 : 6;
+		if (!vt_rand(m, VT_STRESS_CLONE))
+			kind = 7;
 		counts[kind]++;
 		switch (kind) {
 		case 0:
@@ -4501,8 +6309,11 @@ static void random_ops_match_reference_model(struct kunit *test)
 		case 5:
 			vt_stress_read(m);
 			break;
-		default:
+		case 6:
 			vt_stress_translate(m);
+			break;
+		default:
+			vt_stress_clone(m, VT_STRESS_FRAMES);
 			break;
 		}
 		if (!((m->op + 1) % VT_STRESS_SWEEP))
@@ -4512,14 +6323,16 @@ static void random_ops_match_reference_model(struct kunit *test)
 		cond_resched();
 	}
 	vt_model_sweep(m, VT_STRESS_FRAMES);
-
-	copy = vt_space_register(test, tmm_space_clone(m->space));
-	vt_model_check_clone(m, copy);
-	kunit_info(test, "%u ops (mmap %u, munmap %u, mprotect %u, brk %u, write %u, read %u, translate %u) in %llu ms; %u frames in use",
+	/* A last clone of what the run left, compared page for page. */
+	do {
+		vt_stress_clone(m, VT_STRESS_FRAMES);
+	} while (!m->twin);
+	kunit_info(test, "%u ops (mmap %u, munmap %u, mprotect %u, brk %u, write %u, read %u, translate %u, clone or drop %u) in %llu ms; %u clones, %u copy-on-write breaks; %u frames in use",
 		   VT_STRESS_OPS, counts[0], counts[1], counts[2], counts[3],
-		   counts[4], counts[5], counts[6],
+		   counts[4], counts[5], counts[6], counts[7],
 		   div_u64(ktime_get_ns() - start, NSEC_PER_MSEC),
-		   vt_stats(m->space).nr_data_frames);
+		   m->nr_clones, m->nr_breaks,
+		   VT_STRESS_FRAMES - vt_nr_free(torus));
 }
 
 /* Gives every test a page of scratch and no armed fault point. */
@@ -4606,13 +6419,34 @@ static struct kunit_case vma_test_cases[] = {
 	KUNIT_CASE(write_stops_at_first_fault),
 	KUNIT_CASE(read_stops_at_first_fault),
 	KUNIT_CASE(write_to_read_only_page_faults_protection),
-	KUNIT_CASE(clone_copies_regions_brk_stack_and_data),
+	KUNIT_CASE(zero_frame_read_takes_no_frame),
+	KUNIT_CASE(zero_frame_first_write_takes_one_zeroed_frame),
+	KUNIT_CASE(zero_frame_entry_stays_read_only_under_mprotect),
+	KUNIT_CASE(zero_frame_unmap_frees_nothing),
+	KUNIT_CASE_PARAM(zero_frame_read_at_quota_succeeds_and_write_fails,
+			 vt_zero_quota_gen_params),
+	KUNIT_CASE(clone_shares_regions_brk_stack_and_frames),
 	KUNIT_CASE(clone_is_isolated_both_ways),
+	KUNIT_CASE(clone_write_copies_the_frame_once),
+	KUNIT_CASE(clone_shared_page_stays_read_only_under_mprotect),
+	KUNIT_CASE(clone_zero_page_write_takes_a_zeroed_frame),
+	KUNIT_CASE(clone_chain_of_three_shares_one_frame),
+	KUNIT_CASE_PARAM(clone_frames_go_back_with_their_last_sharer,
+			 vt_sharer_gen_params),
+	KUNIT_CASE(clone_needs_free_frames_for_its_tables_only),
+	KUNIT_CASE(clone_fits_the_quota_its_source_fills),
+	KUNIT_CASE(clone_last_sharer_write_needs_no_free_frame),
 	KUNIT_CASE(allocate_places_rw_blocks_top_down),
 	KUNIT_CASE(allocate_and_free_100_blocks),
 	KUNIT_CASE(frames_are_zeroed_across_spaces),
 	KUNIT_CASE(munmap_then_mmap_is_zeroed),
 	KUNIT_CASE(dump_short_buffer_returns_e2big),
+	KUNIT_CASE(dirty_log_reports_written_pages),
+	KUNIT_CASE(clear_dirty_log_clears_the_selected_pages),
+	KUNIT_CASE(access_log_reports_and_clears_accessed),
+	KUNIT_CASE_PARAM(observers_are_told_before_entries_change,
+			 vt_observe_gen_params),
+	KUNIT_CASE(write_racing_a_read_of_a_new_page_succeeds),
 	KUNIT_CASE_PARAM(operation_fails_cleanly_at_every_allocation,
 			 vt_fail_gen_params),
 	KUNIT_CASE(random_ops_match_reference_model),

@@ -142,7 +142,7 @@ for bits in 64 32; do
 	test_dirs+=(-a "$dir=/tests/$bits")
 done
 clients=()
-for client in clients/torusmm-demo clients/torusmmctl; do
+for client in clients/torusmm-demo clients/torusmmctl clients/torusmm-migrate; do
 	[ -x "$client" ] && clients+=(-a "$client=/$client")
 done
 echo "test executables: $nr_tests (tests/out/64 and tests/out/32)"
@@ -208,6 +208,9 @@ for test in /tests/64/* /tests/32/*; do
 	case $test in *_kill_test) continue ;; esac
 	selftest "$test"
 done
+# A pre-copy live migration under a writer, and a working-set estimate:
+# both must come out byte for byte and page for page.
+[ ! -x /clients/torusmm-migrate ] || run /clients/torusmm-migrate
 unload
 # SIGKILL during long operations, on the largest torus the VM fits (3/4 of
 # what is available): long enough that an operation that ignored the

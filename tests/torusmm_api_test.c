@@ -40,6 +40,7 @@
 #define P_D		TORUSMM_PTE_DIRTY
 #define P_NX		TORUSMM_PTE_NX
 #define P_PN		TORUSMM_PTE_PROTNONE
+#define P_COW		TORUSMM_PTE_COW
 #define P_FLAGS		(~TORUSMM_PTE_FRAME_MASK)
 
 /* Where tests put their own mappings: far from the heap and the stack. */
@@ -259,8 +260,18 @@ TEST_F_TIMEOUT(space, extensions_report_features_and_zero_when_unknown, 30)
 	EXPECT_EQ(TORUSMM_DUMP_MAX,
 		  torusmm_check_extension(self->dev, TORUSMM_CAP_DUMP_MAX));
 	EXPECT_EQ(1, torusmm_check_extension(self->dev, TORUSMM_CAP_SHADOW));
+	EXPECT_EQ(1, torusmm_check_extension(self->dev,
+					     TORUSMM_CAP_COW_CLONE));
+	EXPECT_EQ(1, torusmm_check_extension(self->dev,
+					     TORUSMM_CAP_ZERO_FRAME));
+	EXPECT_EQ(1, torusmm_check_extension(self->dev,
+					     TORUSMM_CAP_DIRTY_LOG));
+	EXPECT_EQ(1, torusmm_check_extension(self->dev,
+					     TORUSMM_CAP_ACCESS_LOG));
 	EXPECT_EQ(0, torusmm_check_extension(self->dev, 0));
-	EXPECT_EQ(0, torusmm_check_extension(self->dev, TORUSMM_CAP_SHADOW + 1));
+	EXPECT_EQ(0, torusmm_check_extension(self->dev,
+					     TORUSMM_CAP_ACCESS_LOG + 1))
+		TH_LOG("the first capability past the last one known");
 	EXPECT_EQ(0, torusmm_check_extension(self->dev, 0x7fffffff));
 }
 
@@ -863,30 +874,74 @@ TEST_F_TIMEOUT(space, mprotect_of_zero_length_succeeds_and_changes_nothing, 30)
 		      RW);
 }
 
-TEST_F_TIMEOUT(space, translate_faults_in_a_zeroed_frame_on_first_access, 30)
+/*
+ * A read of a page never written maps the shared zero frame and takes no
+ * frame (only the table the region's first page needs); the first write
+ * gives the page a zeroed frame of its own, exactly one, and a write to a
+ * page never touched takes its frame at once.
+ */
+TEST_F_TIMEOUT(space, translate_read_maps_the_zero_frame_and_first_write_a_frame,
+	       30)
 {
 	struct torusmm_torus_info info = torus_of(_metadata, self->dev,
-						  self->torus);
+						  self->torus), now;
 	struct torusmm_space_stats s;
 	struct torusmm_translate tr;
 
-	map(_metadata, self->fd, ADDR, PAGE, RW, FIXED);
+	map(_metadata, self->fd, ADDR, 2 * PAGE, RW, FIXED);
 	EXPECT_EQ(0, pte_of(_metadata, self->fd, ADDR));
 	ASSERT_EQ(0, torusmm_translate(self->fd, ADDR + 0x123, USER, 0, &tr));
 	EXPECT_EQ(0, tr.fault);
-	EXPECT_EQ(0x123, tr.tpa & (PAGE - 1)) TH_LOG("the offset is kept");
+	EXPECT_EQ(ZERO_TPA + 0x123, tr.tpa)
+		TH_LOG("the zero frame, and the offset is kept");
+	EXPECT_EQ(ZERO_PTE_RW, tr.pte)
+		TH_LOG("read-only and copy-on-write; a read sets accessed, not dirty");
+	EXPECT_EQ(tr.pte, pte_of(_metadata, self->fd, ADDR));
+	s = stats_of(_metadata, self->fd);
+	EXPECT_EQ(1, s.nr_faults);
+	EXPECT_EQ(0, s.nr_data_frames) TH_LOG("the zero frame counts nowhere");
+	EXPECT_EQ(2, s.nr_table_frames) TH_LOG("the directory and the table");
+	EXPECT_EQ(1, s.nr_translations);
+	now = torus_of(_metadata, self->dev, self->torus);
+	EXPECT_EQ(info.nr_used + 1, now.nr_used) TH_LOG("the table, no more");
+	EXPECT_EQ(info.nr_table_frames + 1, now.nr_table_frames);
+	expect_bytes(_metadata, self->fd, ADDR, PAGE, 0);
+	EXPECT_EQ(1, stats_of(_metadata, self->fd).nr_faults)
+		TH_LOG("reading it again faults nothing in");
+
+	/* The first write: a zeroed frame of its own, in the torus. */
+	ASSERT_EQ(0, torusmm_translate(self->fd, ADDR + 0x456, WRITE | USER, 0,
+				       &tr));
+	EXPECT_EQ(0, tr.fault);
+	EXPECT_EQ(0x456, tr.tpa & (PAGE - 1));
 	EXPECT_LE(info.base, tr.tpa);
 	EXPECT_GT(info.base + (__u64)info.nr_frames * PAGE, tr.tpa);
 	EXPECT_EQ(tr.tpa & TORUSMM_PTE_FRAME_MASK,
 		  tr.pte & TORUSMM_PTE_FRAME_MASK);
-	EXPECT_EQ(P_P | P_W | P_U | P_A | P_NX, tr.pte & P_FLAGS)
-		TH_LOG("a read sets accessed, not dirty");
+	EXPECT_EQ(P_P | P_W | P_U | P_A | P_D | P_NX, tr.pte & P_FLAGS)
+		TH_LOG("writable, no longer copy-on-write; accessed kept");
 	EXPECT_EQ(tr.pte, pte_of(_metadata, self->fd, ADDR));
 	s = stats_of(_metadata, self->fd);
-	EXPECT_EQ(1, s.nr_faults);
 	EXPECT_EQ(1, s.nr_data_frames);
-	EXPECT_EQ(1, s.nr_translations);
+	EXPECT_EQ(2, s.nr_table_frames);
+	EXPECT_EQ(1, s.nr_faults) TH_LOG("the page was faulted in by the read");
+	EXPECT_EQ(3, s.nr_translations);
+	EXPECT_EQ(info.nr_used + 2,
+		  torus_of(_metadata, self->dev, self->torus).nr_used)
+		TH_LOG("exactly one frame more");
 	expect_bytes(_metadata, self->fd, ADDR, PAGE, 0);
+
+	/* A write to a page never touched takes its zeroed frame at once. */
+	ASSERT_EQ(0, torusmm_translate(self->fd, ADDR + PAGE, WRITE | USER, 0,
+				       &tr));
+	EXPECT_NE(ZERO_TPA, tr.tpa & TORUSMM_PTE_FRAME_MASK);
+	EXPECT_EQ(P_P | P_W | P_U | P_A | P_D | P_NX, tr.pte & P_FLAGS);
+	s = stats_of(_metadata, self->fd);
+	EXPECT_EQ(2, s.nr_data_frames);
+	EXPECT_EQ(2, s.nr_faults);
+	EXPECT_EQ(info.nr_used + 3,
+		  torus_of(_metadata, self->dev, self->torus).nr_used);
+	expect_bytes(_metadata, self->fd, ADDR + PAGE, PAGE, 0);
 }
 
 TEST_F_TIMEOUT(space, translate_read_sets_accessed_and_write_sets_dirty, 30)
@@ -1287,13 +1342,21 @@ TEST_F_TIMEOUT(space, read_of_one_mib_works_in_one_call, 60)
 	free(buf);
 }
 
-TEST_F_TIMEOUT(space, clone_copies_regions_ptes_break_stack_and_data, 60)
+/*
+ * A clone has the regions, break and stack of its source and shares its
+ * frames copy-on-write: the same frames, read-only and marked on both sides,
+ * the clone's entries old; only the clone's tables take frames.  The first
+ * write to a shared page gives the writer a copy; once no other space maps
+ * the frame, a write just makes the entry writable again.
+ */
+TEST_F_TIMEOUT(space, clone_shares_frames_copy_on_write_and_copies_the_rest, 60)
 {
-	struct torusmm_space_stats ps, cs;
+	struct torusmm_space_stats before, ps, cs;
+	struct torusmm_torus_info info, now;
 	struct torusmm_region cregions[16];
-	struct torusmm_pte *cptes;
-	__u32 n, cn = 16, i;
-	__u64 brk;
+	struct torusmm_pte *cptes, *pptes;
+	__u32 n, cn = 16, i, pte, frame;
+	__u64 brk, tpa;
 	int clone;
 
 	map(_metadata, self->fd, ADDR, 4 * PAGE, RW, FIXED | POPULATE);
@@ -1305,6 +1368,16 @@ TEST_F_TIMEOUT(space, clone_copies_regions_ptes_break_stack_and_data, 60)
 	fill(_metadata, self->fd, TORUSMM_HEAP_START, 8, 0xc2);
 	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd, STACK_PAGE - PAGE,
 				     WRITE | USER, NULL));
+	/* A fetch of a page never written: the zero frame, shared too. */
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, self->fd, ADDR + 4 * PAGE,
+				     EXEC | USER, &tpa));
+	EXPECT_EQ(ZERO_TPA, tpa);
+	pptes = malloc(sizeof(*pptes) * MAX_ENTRIES);
+	cptes = malloc(sizeof(*cptes) * MAX_ENTRIES);
+	ASSERT_TRUE(pptes && cptes);
+	n = ptes_of(_metadata, self->fd, pptes);
+	before = stats_of(_metadata, self->fd);
+	info = torus_of(_metadata, self->dev, self->torus);
 
 	clone = torusmm_clone(self->fd);
 	ASSERT_LE(0, clone);
@@ -1312,35 +1385,70 @@ TEST_F_TIMEOUT(space, clone_copies_regions_ptes_break_stack_and_data, 60)
 	cs = stats_of(_metadata, clone);
 	EXPECT_EQ(ps.torus, cs.torus);
 	EXPECT_EQ(ps.max_frames, cs.max_frames);
-	EXPECT_EQ(ps.nr_data_frames, cs.nr_data_frames);
+	EXPECT_EQ(before.nr_data_frames, ps.nr_data_frames);
+	EXPECT_EQ(ps.nr_data_frames, cs.nr_data_frames)
+		TH_LOG("a shared frame counts in each space");
+	EXPECT_EQ(6, cs.nr_data_frames)
+		TH_LOG("four populated, a heap and a stack page; not the zero frame");
 	EXPECT_EQ(ps.nr_table_frames, cs.nr_table_frames);
 	EXPECT_EQ(ps.nr_regions, cs.nr_regions);
 	EXPECT_EQ(ps.brk, cs.brk);
 	EXPECT_EQ(ps.nr_heap_pages, cs.nr_heap_pages);
 	EXPECT_EQ(ps.stack_start, cs.stack_start);
+	now = torus_of(_metadata, self->dev, self->torus);
+	EXPECT_EQ(info.nr_used + cs.nr_table_frames, now.nr_used)
+		TH_LOG("only the clone's tables took frames");
+	EXPECT_EQ(info.nr_table_frames + cs.nr_table_frames,
+		  now.nr_table_frames);
 
 	n = regions_of(_metadata, self->fd, self->regions);
-	cptes = malloc(sizeof(*cptes) * MAX_ENTRIES);
-	ASSERT_TRUE(!!cptes);
 	ASSERT_EQ(0, torusmm_dump_regions(clone, cregions, &cn));
 	ASSERT_EQ(n, cn);
 	EXPECT_EQ(0, memcmp(self->regions, cregions, n * sizeof(*cregions)));
 	n = ptes_of(_metadata, self->fd, self->ptes);
 	ASSERT_EQ(n, ptes_of(_metadata, clone, cptes));
+	ASSERT_EQ(7, n) TH_LOG("six frames and the zero frame");
 	for (i = 0; i < n; i++) {
+		ASSERT_EQ(pptes[i].addr, self->ptes[i].addr);
 		EXPECT_EQ(self->ptes[i].addr, cptes[i].addr);
+		/* The source keeps its bits, but is read-only and marked. */
+		EXPECT_EQ((pptes[i].pte & ~P_W) | P_COW, self->ptes[i].pte)
+			TH_LOG("the source's entry at %#x", self->ptes[i].addr);
 		/* Old, as after fork(): accessed starts clear. */
-		EXPECT_EQ(self->ptes[i].pte & P_FLAGS & ~TORUSMM_PTE_ACCESSED,
-			  cptes[i].pte & P_FLAGS)
-			TH_LOG("flags, accessed and dirty included, at %#x",
+		EXPECT_EQ(self->ptes[i].pte & ~P_A, cptes[i].pte)
+			TH_LOG("the same frame, flags and dirty bit at %#x",
 			       cptes[i].addr);
-		EXPECT_NE(self->ptes[i].pte & TORUSMM_PTE_FRAME_MASK,
-			  cptes[i].pte & TORUSMM_PTE_FRAME_MASK)
-			TH_LOG("a clone has frames of its own");
 	}
 	expect_bytes(_metadata, clone, ADDR, 3 * PAGE, 0xc1);
-	expect_bytes(_metadata, clone, ADDR + 3 * PAGE, PAGE, 0);
+	expect_bytes(_metadata, clone, ADDR + 3 * PAGE, 2 * PAGE, 0);
 	expect_bytes(_metadata, clone, TORUSMM_HEAP_START, 8, 0xc2);
+	EXPECT_EQ(now.nr_used,
+		  torus_of(_metadata, self->dev, self->torus).nr_used)
+		TH_LOG("reads copy nothing");
+
+	/* The first write to a shared page copies it, for the writer only. */
+	pte = pte_of(_metadata, self->fd, ADDR);
+	frame = pte & TORUSMM_PTE_FRAME_MASK;
+	fill(_metadata, clone, ADDR, PAGE, 0xc3);
+	EXPECT_EQ(now.nr_used + 1,
+		  torus_of(_metadata, self->dev, self->torus).nr_used);
+	EXPECT_NE(frame, pte_of(_metadata, clone, ADDR) &
+			 TORUSMM_PTE_FRAME_MASK);
+	EXPECT_EQ(P_W, pte_of(_metadata, clone, ADDR) & (P_W | P_COW));
+	EXPECT_EQ(pte, pte_of(_metadata, self->fd, ADDR))
+		TH_LOG("the source's entry is untouched");
+	expect_bytes(_metadata, self->fd, ADDR, PAGE, 0xc1);
+	EXPECT_EQ(6, stats_of(_metadata, clone).nr_data_frames);
+
+	/* The source maps that frame alone now: a write keeps it. */
+	fill(_metadata, self->fd, ADDR, PAGE, 0xc4);
+	EXPECT_EQ(now.nr_used + 1,
+		  torus_of(_metadata, self->dev, self->torus).nr_used);
+	EXPECT_EQ(frame | P_W, pte_of(_metadata, self->fd, ADDR) &
+			       (TORUSMM_PTE_FRAME_MASK | P_W | P_COW));
+	expect_bytes(_metadata, clone, ADDR, PAGE, 0xc3);
+	expect_bytes(_metadata, self->fd, ADDR, PAGE, 0xc4);
+	free(pptes);
 	free(cptes);
 	close(clone);
 }
@@ -1665,6 +1773,7 @@ TEST_F_TIMEOUT(space, quota_counts_data_and_table_frames, 30)
 {
 	int fd = torusmm_create_space(self->dev, self->torus, 4);
 	struct torusmm_translate tr;
+	__u64 tpa;
 
 	ASSERT_LE(0, fd);
 	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED);
@@ -1672,13 +1781,29 @@ TEST_F_TIMEOUT(space, quota_counts_data_and_table_frames, 30)
 	EXPECT_EQ(NO_FAULT, fault_of(_metadata, fd, ADDR, WRITE | USER, NULL));
 	EXPECT_EQ(NO_FAULT,
 		  fault_of(_metadata, fd, ADDR + PAGE, WRITE | USER, NULL));
-	EXPECT_EQ(-ENOMEM, torusmm_translate(fd, ADDR + 2 * PAGE, USER, 0, &tr))
+	EXPECT_EQ(-ENOMEM, torusmm_translate(fd, ADDR + 3 * PAGE, WRITE | USER,
+					     0, &tr))
 		TH_LOG("a fault-in past the quota is ENOMEM, not a fault code");
+	/* The zero frame counts in no quota: a read at the quota maps it. */
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, fd, ADDR + 2 * PAGE, USER,
+				     &tpa));
+	EXPECT_EQ(ZERO_TPA, tpa);
+	EXPECT_EQ(-ENOMEM, torusmm_translate(fd, ADDR + 2 * PAGE, WRITE | USER,
+					     0, &tr))
+		TH_LOG("its first write needs a frame past the quota");
+	EXPECT_EQ(ZERO_PTE_RW, pte_of(_metadata, fd, ADDR + 2 * PAGE))
+		TH_LOG("the refused write left the entry as it was");
+	EXPECT_EQ(0, pte_of(_metadata, fd, ADDR + 3 * PAGE));
 	EXPECT_EQ(2, stats_of(_metadata, fd).nr_data_frames);
 	EXPECT_EQ(2, stats_of(_metadata, fd).nr_table_frames);
 	ASSERT_EQ(0, torusmm_munmap(fd, ADDR, PAGE));
-	EXPECT_EQ(NO_FAULT, fault_of(_metadata, fd, ADDR + 2 * PAGE, USER, NULL))
+	EXPECT_EQ(NO_FAULT, fault_of(_metadata, fd, ADDR + 2 * PAGE,
+				     WRITE | USER, &tpa))
 		TH_LOG("a freed frame makes room again");
+	EXPECT_NE(ZERO_TPA, tpa);
+	EXPECT_EQ(2, stats_of(_metadata, fd).nr_data_frames);
+	EXPECT_EQ(-ENOMEM, torusmm_translate(fd, ADDR + 3 * PAGE, WRITE | USER,
+					     0, &tr));
 	close(fd);
 }
 
@@ -1972,6 +2097,11 @@ TEST_F_TIMEOUT(ceiling, user_max_frames_populate_is_all_or_nothing, 30)
 		  torus_of(_metadata, self->dev, 0).nr_free);
 }
 
+/*
+ * A clone takes frames only for its tables, but each frame it shares is
+ * charged to the cloning user too (as RSS counts shared pages): the user's
+ * ceiling sees as many frames as a full copy would take.
+ */
 TEST_F_TIMEOUT(ceiling, user_max_frames_limits_clone_and_create, 30)
 {
 	struct torusmm_torus_info before;
@@ -1983,13 +2113,16 @@ TEST_F_TIMEOUT(ceiling, user_max_frames_limits_clone_and_create, 30)
 	used = frames_in_use(_metadata, self->dev);
 	ASSERT_EQ(6, frames_of(_metadata, fd));
 
-	/* A clone needs as many frames as its source: one short fails. */
+	/* A clone is charged as many frames as its source: one short fails. */
 	set_param(_metadata, "user_max_frames", used + 5);
 	before = torus_of(_metadata, self->dev, 0);
 	expect_no_space(_metadata, torusmm_clone(fd), -ENOMEM);
 	EXPECT_EQ(before.nr_free, torus_of(_metadata, self->dev, 0).nr_free);
 	EXPECT_EQ(before.nr_spaces,
 		  torus_of(_metadata, self->dev, 0).nr_spaces);
+	EXPECT_EQ(0, touch(fd, ADDR))
+		TH_LOG("the failed clone left the source writable, charged as before");
+	EXPECT_EQ(used, frames_in_use(_metadata, self->dev));
 
 	/* A new space needs its directory. */
 	set_param(_metadata, "user_max_frames", used);
@@ -2002,17 +2135,29 @@ TEST_F_TIMEOUT(ceiling, user_max_frames_limits_clone_and_create, 30)
 	ASSERT_LE(0, clone) TH_LOG("the clone fits exactly: %s",
 				   strerror(-clone));
 	self->fds[self->nr_fds++] = clone;
-	EXPECT_EQ(used + 6, frames_in_use(_metadata, self->dev));
+	EXPECT_EQ(used + 2, frames_in_use(_metadata, self->dev))
+		TH_LOG("the torus gave the clone its directory and table only");
+	EXPECT_EQ(6, frames_of(_metadata, clone));
 	expect_no_space(_metadata, torusmm_create_space(self->dev, 0, 0),
 			-ENOMEM);
-	/* At the ceiling; a frame given back makes room for one more. */
+	/* At the ceiling: no new frame, not even for a copy. */
 	map(_metadata, clone, ADDR + 4 * PAGE, PAGE, RW, FIXED);
 	EXPECT_EQ(-ENOMEM, touch(clone, ADDR + 4 * PAGE));
-	EXPECT_EQ(0, touch(fd, ADDR)) TH_LOG("present already: no frame");
+	EXPECT_EQ(-ENOMEM, touch(fd, ADDR))
+		TH_LOG("a write to a shared page needs a frame for its copy");
+	EXPECT_EQ(used + 2, frames_in_use(_metadata, self->dev));
+	/* An unmapped shared page frees no frame, but its charge goes. */
 	ASSERT_EQ(0, torusmm_munmap(clone, ADDR, PAGE));
+	EXPECT_EQ(used + 2, frames_in_use(_metadata, self->dev));
+	EXPECT_EQ(5, frames_of(_metadata, clone));
 	EXPECT_EQ(0, touch(clone, ADDR + 4 * PAGE))
-		TH_LOG("the freed frame is not charged any more");
-	EXPECT_EQ(used + 6, frames_in_use(_metadata, self->dev));
+		TH_LOG("the charge given back makes room for one frame");
+	EXPECT_EQ(used + 3, frames_in_use(_metadata, self->dev));
+	EXPECT_EQ(-ENOMEM, touch(clone, ADDR + PAGE))
+		TH_LOG("at the ceiling again");
+	EXPECT_EQ(0, touch(fd, ADDR))
+		TH_LOG("the source maps that frame alone now: no frame needed");
+	EXPECT_EQ(used + 3, frames_in_use(_metadata, self->dev));
 }
 
 /*

@@ -6,7 +6,9 @@
  * pointers (EFAULT), non-zero reserved fields and unknown flags (EINVAL),
  * unaligned addresses, lengths that wrap around 4 GiB, ranges in the kernel
  * half, ioctls on the wrong kind of fd and unknown ioctls (ENOTTY), the
- * per-user space cap (EMFILE), quota and torus exhaustion (ENOMEM), mmap
+ * per-user space cap (EMFILE), quota and torus exhaustion (ENOMEM) for a
+ * write, whether to a page never touched or to one a read mapped to the
+ * shared zero frame (a read there needs no frame: those rows succeed), mmap
  * lengths and hints at the edges of the window non-fixed mappings are placed
  * in (ENOMEM), and the ceilings a caller cannot raise: the module parameters
  * max_frames (EINVAL), user_max_frames and max_regions (ENOMEM), which a row
@@ -24,7 +26,10 @@
  * parameter (a ceiling right at what the user holds), then snapshots the
  * regions, the PTEs with their accessed and dirty bits, the space statistics
  * and the torus counters.  After the row's call, all of them must be
- * byte-for-byte the same.  The number of rows run is printed at the end.
+ * byte-for-byte the same; a row whose read succeeds by mapping the zero
+ * frame declares so, and then exactly that entry, a fault and a translation
+ * (and, below the stack, the grown stack) may be new.  The number of rows
+ * run is printed at the end.
  *
  * Copyright (C) 2026 The torusmm authors
  */
@@ -54,10 +59,12 @@
  *         3 made PROT_NONE after populate (a frame, not present)
  *   4-5   read-only, populated
  *   6-7   a hole
- *   8-11  read-write; 8 written, 9 read, 10 and 11 never touched
+ *   8-11  read-write; 8 written, 9 read (the zero frame), 10 and 11 never
+ *         touched
  *   12    PROT_NONE, no frame
  * plus a three-page heap (one page written), one grown stack page and a
- * read-write-exec mapping placed top-down with one page fetched.
+ * read-write-exec mapping placed top-down with one page fetched (the zero
+ * frame).
  */
 #define ADDR		0x10000000u
 #define UNTOUCHED	(ADDR + 10 * PAGE)	/* mapped RW, no frame yet */
@@ -188,12 +195,23 @@ FIXTURE(bad_input) {
 	struct snapshot after;
 };
 
+/*
+ * @read_first: the fixture reads the page of the call's address once the
+ *		situation is prepared, mapping it to the zero frame, so that
+ *		the call's write is the page's first
+ * @maps_zero_frame: the call is a read that succeeds by mapping its page
+ *		     to the zero frame: that entry, a fault and a translation
+ *		     (and, below the stack, the stack grown down to the page)
+ *		     are what it may change
+ */
 FIXTURE_VARIANT(bad_input) {
 	struct bad_call call;
 	enum prepare prepare;
 	struct row_param param;
+	bool read_first;
 	int expect;		/* -errno, or IN_BAND(fault code) */
 	__u32 fault_errors;	/* nr_fault_errors the row adds */
+	bool maps_zero_frame;
 };
 
 static const char *cmd_name(unsigned long cmd)
@@ -442,6 +460,78 @@ static void take_snapshot(struct __test_metadata *_metadata, int dev,
 	}
 }
 
+/* The space address a TORUSMM_TRANSLATE, READ or WRITE row's call uses. */
+static __u32 call_addr(const struct bad_call *call)
+{
+	if (call->cmd == TORUSMM_TRANSLATE)
+		return call->arg.translate.addr;
+	return call->arg.rw.addr;
+}
+
+/* 1 + the index of the first of @len bytes at @buf that is not 0, or 0. */
+static size_t first_nonzero(const unsigned char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i])
+			return i + 1;
+	return 0;
+}
+
+/* Read the page at @addr, which must map it to the zero frame. */
+static void read_zero_page(struct __test_metadata *_metadata, int fd,
+			   __u32 addr)
+{
+	struct torusmm_translate tr;
+	int ret = torusmm_translate(fd, addr, USER, 0, &tr);
+
+	ASSERT_EQ(0, ret) TH_LOG("setup read at %#x: %d", addr, ret);
+	ASSERT_EQ(ZERO_TPA, tr.tpa & TORUSMM_PTE_FRAME_MASK)
+		TH_LOG("setup read at %#x: tpa %#llx", addr,
+		       (unsigned long long)tr.tpa);
+	ASSERT_EQ(ZERO_PTE_RW, tr.pte);
+}
+
+/*
+ * Turn @s, taken before a read that maps the page at @addr to the zero
+ * frame, into what must be seen after it: one more entry, a fault and a
+ * translation; for a page in no region (just below the stack), the stack's
+ * region and stack_start moved down to it.  Nothing else, no frame in
+ * particular.
+ */
+static void add_zero_page(struct __test_metadata *_metadata,
+			  struct snapshot *s, __u32 addr)
+{
+	__u32 page = addr & ~(PAGE - 1), i, at;
+	bool grows = true;
+
+	ASSERT_GT(MAX_PTES, s->nr_ptes);
+	for (at = 0; at < s->nr_ptes && s->ptes[at].addr < page; at++)
+		;
+	ASSERT_TRUE(at == s->nr_ptes || s->ptes[at].addr != page)
+		TH_LOG("%#x held a frame already", page);
+	memmove(&s->ptes[at + 1], &s->ptes[at],
+		(s->nr_ptes - at) * sizeof(s->ptes[0]));
+	s->ptes[at].addr = page;
+	s->ptes[at].pte = ZERO_PTE_RW;
+	s->nr_ptes++;
+	s->stats.nr_faults++;
+	s->stats.nr_translations++;
+	for (i = 0; i < s->nr_regions; i++)
+		if (s->regions[i].start <= page && page < s->regions[i].end)
+			grows = false;
+	if (!grows)
+		return;
+	ASSERT_GT(s->stats.stack_start, page) TH_LOG("%#x is in no region", page);
+	for (i = 0; i < s->nr_regions; i++)
+		if (s->regions[i].start == s->stats.stack_start)
+			break;
+	ASSERT_GT(s->nr_regions, i) TH_LOG("no stack region");
+	s->regions[i].start = page;
+	s->stats.stack_start = page;
+}
+
 static void *map_user_pages(struct __test_metadata *_metadata,
 			    unsigned int n)
 {
@@ -521,6 +611,8 @@ FIXTURE_SETUP(bad_input)
 	if (variant->prepare == FILL_USER_FRAMES)
 		hold_frames_elsewhere(_metadata, self);
 	set_row_param(_metadata, self, &variant->param);
+	if (variant->read_first)
+		read_zero_page(_metadata, self->fd, call_addr(&variant->call));
 	take_snapshot(_metadata, self->dev, self->fd, self->nr_tori,
 		      &self->before);
 }
@@ -649,9 +741,15 @@ TEST_F_TIMEOUT(bad_input, leaves_everything_unchanged, 60)
 		       result_str(variant->expect, want, sizeof(want)));
 	fflush(stdout);
 	EXPECT_EQ(variant->expect, ret);
+	if (variant->maps_zero_frame && call->cmd == TORUSMM_READ)
+		EXPECT_EQ(0, first_nonzero(self->mem.valid,
+					   call->arg.rw.length))
+			TH_LOG("a read from the zero frame returned non-zero");
 
 	take_snapshot(_metadata, self->dev, self->fd, self->nr_tori, after);
 	before->stats.nr_fault_errors += variant->fault_errors;
+	if (variant->maps_zero_frame)
+		add_zero_page(_metadata, before, call_addr(call));
 	EXPECT_EQ(before->nr_regions, after->nr_regions);
 	for (i = 0; i < MAX_REGIONS; i++)
 		if (memcmp(&before->regions[i], &after->regions[i],
@@ -1864,7 +1962,7 @@ FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_past_the_quota_enomem) {
 	.call = {
 		.cmd = TORUSMM_TRANSLATE,
 		.arg.translate = { .addr = STACK_PAGE - 2 * PAGE,
-				   .access = USER },
+				   .access = WRITE | USER },
 	},
 	.prepare = FILL_QUOTA, .expect = -ENOMEM,
 };
@@ -1872,7 +1970,7 @@ FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_past_the_quota_enomem) {
 FIXTURE_VARIANT_ADD(bad_input, translate_fault_in_on_a_full_torus_enomem) {
 	.call = {
 		.cmd = TORUSMM_TRANSLATE,
-		.arg.translate = { .addr = UNTOUCHED, .access = USER },
+		.arg.translate = { .addr = UNTOUCHED, .access = WRITE | USER },
 	},
 	.prepare = FILL_TORUS, .expect = -ENOMEM,
 };
@@ -1900,11 +1998,98 @@ FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_past_the_user_frames_enome
 	.call = {
 		.cmd = TORUSMM_TRANSLATE,
 		.arg.translate = { .addr = STACK_PAGE - 2 * PAGE,
-				   .access = USER },
+				   .access = WRITE | USER },
 	},
 	.prepare = FILL_USER_FRAMES,
 	.param = { "user_max_frames", PARAM_USER_FRAMES },
 	.expect = -ENOMEM,
+};
+
+/*
+ * A read of a page never written takes no frame: where no frame is left it
+ * maps the zero frame (its table exists), and the page's first write, which
+ * needs a frame, fails and changes nothing.
+ */
+
+FIXTURE_VARIANT_ADD(bad_input, translate_read_at_the_quota_maps_the_zero_frame) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED + 0x10, .access = USER },
+	},
+	.prepare = FILL_QUOTA, .maps_zero_frame = true,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_read_on_a_full_torus_maps_the_zero_frame) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = USER },
+	},
+	.prepare = FILL_TORUS, .maps_zero_frame = true,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_read_at_the_user_frames_maps_the_zero_frame) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = USER },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.maps_zero_frame = true,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_read_at_the_quota_maps_the_zero_frame) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = STACK_PAGE - 2 * PAGE,
+				   .access = USER },
+	},
+	.prepare = FILL_QUOTA, .maps_zero_frame = true,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_read_on_a_full_torus_maps_the_zero_frame) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = STACK_PAGE - 2 * PAGE,
+				   .access = USER },
+	},
+	.prepare = FILL_TORUS, .maps_zero_frame = true,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_stack_growth_read_at_the_user_frames_maps_the_zero_frame) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = STACK_PAGE - 2 * PAGE,
+				   .access = USER },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.maps_zero_frame = true,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_write_after_a_read_past_the_quota_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = WRITE | USER },
+	},
+	.prepare = FILL_QUOTA, .read_first = true, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_write_after_a_read_on_a_full_torus_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = WRITE | USER },
+	},
+	.prepare = FILL_TORUS, .read_first = true, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, translate_write_after_a_read_past_the_user_frames_enomem) {
+	.call = {
+		.cmd = TORUSMM_TRANSLATE,
+		.arg.translate = { .addr = UNTOUCHED, .access = WRITE | USER },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.read_first = true, .expect = -ENOMEM,
 };
 
 /* TORUSMM_READ and TORUSMM_WRITE */
@@ -2108,12 +2293,30 @@ FIXTURE_VARIANT_ADD(bad_input, read_supervisor_of_a_hole_faults_with_0) {
 	.expect = IN_BAND(0), .fault_errors = 1,
 };
 
-FIXTURE_VARIANT_ADD(bad_input, read_fault_in_past_the_quota_enomem) {
+FIXTURE_VARIANT_ADD(bad_input, read_at_the_quota_maps_the_zero_frame) {
 	.call = {
 		.cmd = TORUSMM_READ,
 		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
 	},
-	.prepare = FILL_QUOTA, .expect = -ENOMEM,
+	.prepare = FILL_QUOTA, .maps_zero_frame = true,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_on_a_full_torus_maps_the_zero_frame) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+	},
+	.prepare = FILL_TORUS, .maps_zero_frame = true,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_at_the_user_frames_maps_the_zero_frame) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+	},
+	.prepare = FILL_USER_FRAMES,
+	.param = { "user_max_frames", PARAM_USER_FRAMES },
+	.maps_zero_frame = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_input, write_fault_in_past_the_quota_enomem) {
@@ -2132,14 +2335,30 @@ FIXTURE_VARIANT_ADD(bad_input, write_fault_in_on_a_full_torus_enomem) {
 	.prepare = FILL_TORUS, .expect = -ENOMEM,
 };
 
-FIXTURE_VARIANT_ADD(bad_input, read_fault_in_past_the_user_frames_enomem) {
+FIXTURE_VARIANT_ADD(bad_input, write_after_a_read_past_the_quota_enomem) {
 	.call = {
-		.cmd = TORUSMM_READ,
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+	},
+	.prepare = FILL_QUOTA, .read_first = true, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_after_a_read_on_a_full_torus_enomem) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16 },
+	},
+	.prepare = FILL_TORUS, .read_first = true, .expect = -ENOMEM,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_after_a_read_past_the_user_frames_enomem) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
 		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
 	},
 	.prepare = FILL_USER_FRAMES,
 	.param = { "user_max_frames", PARAM_USER_FRAMES },
-	.expect = -ENOMEM,
+	.read_first = true, .expect = -ENOMEM,
 };
 
 FIXTURE_VARIANT_ADD(bad_input, write_fault_in_past_the_user_frames_enomem) {

@@ -85,6 +85,8 @@
 #define PTE_D		TORUSMM_PTE_DIRTY
 #define PTE_NX		TORUSMM_PTE_NX
 #define PTE_PN		TORUSMM_PTE_PROTNONE
+#define PTE_COW		TORUSMM_PTE_COW
+#define ZERO_TPA	TORUSMM_ZERO_FRAME_TPA
 #define PTE_FLAGS	(~TORUSMM_PTE_FRAME_MASK)
 #define HOLDS_FRAME	(PTE_P | PTE_PN)
 
@@ -243,9 +245,19 @@ static const char *expect_str(const struct expect *e, char *buf, size_t len)
 
 /* ---- The model of one address space ---- */
 
+/*
+ * A data frame of a torus, which clones may share: its entries (one per
+ * space that maps it) hold a reference each, and it returns to the torus
+ * with the last.
+ */
+struct mframe {
+	unsigned int refs;
+	__u32 tpa;		/* once a dump or translation showed it */
+};
+
 struct mpage {
 	__u32 pte;		/* flags of an entry that holds a frame; 0: none */
-	__u32 frame;		/* its tpa, once a dump or translation showed it */
+	struct mframe *frame;	/* NULL for the shared zero frame */
 	unsigned char *data;	/* its bytes; NULL while they are all zero */
 };
 
@@ -274,7 +286,7 @@ struct mspace {
 	unsigned int nr_regions;
 	unsigned int cap_regions;
 	struct mtable *tables[NR_SLOTS];
-	__u32 nr_pages;		/* data frames */
+	__u32 nr_pages;		/* entries that map a data frame (shared too) */
 	__u32 nr_tables;	/* the directory and the tables */
 	__u64 nr_faults;
 	__u64 nr_fault_errors;
@@ -299,7 +311,8 @@ struct mtorus {
 	long used_offset;	/* frames the kernel holds that no model does */
 	long tables_offset;
 	long spaces_offset;
-	unsigned char *owned;	/* data frames the model has seen, by index */
+	__u64 nr_data;		/* data frames the models map, counted once */
+	struct mframe **owned;	/* data frames the model has seen, by index */
 };
 
 /* A space as the kernel shows it: stats and both dumps. */
@@ -1156,21 +1169,49 @@ static bool page_has_frame(const struct mspace *ms, __u64 va)
 	return p && p->pte;
 }
 
-static void frame_forget(struct mspace *ms, struct mpage *p)
+/* A data frame just taken from the torus of @ms: its tpa is not known yet. */
+static struct mframe *frame_new(struct mspace *ms)
+{
+	struct mframe *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		perror("calloc");
+		exit(2);
+	}
+	f->refs = 1;
+	g.tori[ms->torus].nr_data++;
+	return f;
+}
+
+/* Drop one mapping of @f; the last one gives the frame back to its torus. */
+static void frame_put(struct mspace *ms, struct mframe *f)
 {
 	struct mtorus *t = &g.tori[ms->torus];
 	__u64 index;
 
-	if (!p->frame)
+	if (--f->refs)
 		return;
-	index = (p->frame - TORUSMM_TORUS_BASE) >> 12;
-	if (index < t->nr_frames)
-		t->owned[index] = 0;
-	p->frame = 0;
+	if (f->tpa) {
+		index = (f->tpa - TORUSMM_TORUS_BASE) >> 12;
+		if (index < t->nr_frames && t->owned[index] == f)
+			t->owned[index] = NULL;
+	}
+	t->nr_data--;
+	free(f);
 }
 
-/* Give page @va a frame (not known yet) with entry flags @pte. */
-static struct mpage *page_map(struct mspace *ms, __u64 va, __u32 pte)
+/* The tpa the entry of @p names: 0 while the model does not know it. */
+static __u32 page_tpa(const struct mpage *p)
+{
+	return p->frame ? p->frame->tpa : ZERO_TPA;
+}
+
+/*
+ * Give page @va the entry flags @pte and the frame @f, whose reference it
+ * takes over; NULL maps the zero frame.
+ */
+static struct mpage *page_map(struct mspace *ms, __u64 va, __u32 pte,
+			      struct mframe *f)
 {
 	unsigned int slot = va >> SLOT_SHIFT;
 	struct mtable *t = ms->tables[slot];
@@ -1187,10 +1228,11 @@ static struct mpage *page_map(struct mspace *ms, __u64 va, __u32 pte)
 	}
 	p = &t->e[(va >> 12) & (NR_ENTRIES - 1)];
 	p->pte = pte;
-	p->frame = 0;
+	p->frame = f;
 	p->data = NULL;
 	t->count++;
-	ms->nr_pages++;
+	if (f)
+		ms->nr_pages++;
 	return p;
 }
 
@@ -1200,10 +1242,12 @@ static void page_unmap(struct mspace *ms, __u64 va)
 	struct mtable *t = ms->tables[slot];
 	struct mpage *p = &t->e[(va >> 12) & (NR_ENTRIES - 1)];
 
-	frame_forget(ms, p);
+	if (p->frame) {
+		frame_put(ms, p->frame);
+		ms->nr_pages--;
+	}
 	free(p->data);
 	memset(p, 0, sizeof(*p));
-	ms->nr_pages--;
 	if (!--t->count) {
 		free(t);
 		ms->tables[slot] = NULL;
@@ -1245,12 +1289,29 @@ static void protect_one(struct mspace *ms, __u64 va, void *data)
 {
 	struct mpage *p = page_lookup(ms, va);
 
-	p->pte = (p->pte & (PTE_A | PTE_D)) | *(__u32 *)data;
+	/* A copy-on-write entry stays read-only whatever the protection. */
+	p->pte = (p->pte & (PTE_A | PTE_D | PTE_COW)) | *(__u32 *)data;
+	if (p->pte & PTE_COW)
+		p->pte &= ~PTE_W;
+}
+
+/* The source of a clone: its entries lose writable and gain copy-on-write. */
+static void share_one(struct mspace *ms, __u64 va, void *data)
+{
+	struct mpage *p = page_lookup(ms, va);
+
+	p->pte = (p->pte | PTE_COW) & ~PTE_W;
 }
 
 static void count_one(struct mspace *ms, __u64 va, void *data)
 {
 	(*(__u64 *)data)++;
+}
+
+static void count_data_one(struct mspace *ms, __u64 va, void *data)
+{
+	if (page_lookup(ms, va)->frame)
+		(*(__u64 *)data)++;
 }
 
 static void pages_unmap(struct mspace *ms, __u64 start, __u64 end)
@@ -1273,6 +1334,15 @@ static __u64 pages_count(struct mspace *ms, __u64 start, __u64 end)
 	return n;
 }
 
+/* Entries of [start, end) that map a data frame: not the zero frame. */
+static __u64 data_frames_in(struct mspace *ms, __u64 start, __u64 end)
+{
+	__u64 n = 0;
+
+	pages_each(ms, start, end, count_data_one, &n);
+	return n;
+}
+
 /* Directory slots of [start, end) without a table. */
 static __u64 tables_missing(const struct mspace *ms, __u64 start, __u64 end)
 {
@@ -1292,14 +1362,15 @@ static __u64 space_frames(const struct mspace *ms)
 	return ms->nr_pages + ms->nr_tables;
 }
 
+/* A shared data frame counts once in its torus, beside the page tables. */
 static __u64 torus_used(unsigned int torus)
 {
-	__u64 used = g.tori[torus].used_offset;
+	__u64 used = g.tori[torus].used_offset + g.tori[torus].nr_data;
 	unsigned int i;
 
 	for (i = 0; i < g.nr_spaces; i++)
 		if (g.spaces[i]->torus == torus)
-			used += space_frames(g.spaces[i]);
+			used += g.spaces[i]->nr_tables;
 	return used;
 }
 
@@ -1311,13 +1382,16 @@ static __u64 torus_free(unsigned int torus)
 	       g.tori[torus].nr_frames - used : 0;
 }
 
+/* The user's charge: a shared frame counts in every space that maps it. */
 static __u64 user_frames(void)
 {
 	__u64 used = 0;
 	unsigned int i;
 
 	for (i = 0; i < g.nr_tori; i++)
-		used += torus_used(i);
+		used += g.tori[i].used_offset;
+	for (i = 0; i < g.nr_spaces; i++)
+		used += space_frames(g.spaces[i]);
 	return used;
 }
 
@@ -1411,7 +1485,11 @@ static void space_close(struct mspace *ms)
 	space_free_model(ms);
 }
 
-static struct mspace *space_copy(const struct mspace *src, int fd)
+/*
+ * The clone of @src (section 7.11): every frame shared copy-on-write, both
+ * entries read-only, the clone's old (accessed clear) and dirty kept.
+ */
+static struct mspace *space_copy(struct mspace *src, int fd)
 {
 	struct mspace *ms = space_new(fd, src->torus, src->max_frames);
 	unsigned int slot, i;
@@ -1428,14 +1506,17 @@ static struct mspace *space_copy(const struct mspace *src, int fd)
 		struct mtable *t = src->tables[slot];
 
 		for (i = 0; t && i < NR_ENTRIES; i++) {
-			const struct mpage *p = &t->e[i];
+			struct mpage *p = &t->e[i];
 			struct mpage *q;
 
 			if (!p->pte)
 				continue;
+			p->pte = (p->pte | PTE_COW) & ~PTE_W;
+			if (p->frame)
+				p->frame->refs++;
 			/* Accessed starts clear, as after fork(). */
 			q = page_map(ms, ((__u64)slot << SLOT_SHIFT) | (i << 12),
-				     p->pte & ~PTE_A);
+				     p->pte & ~PTE_A, p->frame);
 			if (p->data) {
 				q->data = malloc(PAGE);
 				memcpy(q->data, p->data, PAGE);
@@ -1763,6 +1844,14 @@ static bool pte_flags_valid(__u32 pte)
 {
 	__u32 f = pte & PTE_FLAGS & ~(PTE_A | PTE_D);
 
+	/* Copy-on-write: read-only whatever the protection. */
+	if (f & PTE_COW) {
+		if (f & PTE_W)
+			return false;
+		f &= ~PTE_COW;
+	} else if ((pte & TORUSMM_PTE_FRAME_MASK) == ZERO_TPA) {
+		return false;	/* the zero frame is only ever shared */
+	}
 	return f == PTE_PN || f == (PTE_P | PTE_U | PTE_NX) ||
 	       f == (PTE_P | PTE_U | PTE_W | PTE_NX) || f == (PTE_P | PTE_U) ||
 	       f == (PTE_P | PTE_U | PTE_W);
@@ -1803,7 +1892,8 @@ static bool ptes_wellformed(struct sink *s, const struct torusmm_pte *p,
 			complain(s, "pte at %#x is %#x: not an entry of any protection",
 				 p[i].addr, p[i].pte);
 			ok = false;
-		} else if (!tpa_valid(p[i].pte & TORUSMM_PTE_FRAME_MASK,
+		} else if ((p[i].pte & TORUSMM_PTE_FRAME_MASK) != ZERO_TPA &&
+			   !tpa_valid(p[i].pte & TORUSMM_PTE_FRAME_MASK,
 				      nr_frames)) {
 			complain(s, "pte at %#x is %#x: its frame is not in the torus",
 				 p[i].addr, p[i].pte);
@@ -1817,7 +1907,8 @@ static bool ptes_wellformed(struct sink *s, const struct torusmm_pte *p,
 		frames[i] = p[i].pte & TORUSMM_PTE_FRAME_MASK;
 	qsort(frames, n, sizeof(*frames), pte_cmp);
 	for (i = 1; i < n && ok; i++) {
-		if (frames[i] == frames[i - 1]) {
+		/* A frame is shared by spaces, never within one. */
+		if (frames[i] == frames[i - 1] && frames[i] != ZERO_TPA) {
 			complain(s, "frame %#x is mapped twice", frames[i]);
 			ok = false;
 		}
@@ -1859,6 +1950,7 @@ static bool snap_consistent(struct sink *s, const struct snap *sn)
 	__u32 i, slots = 0, last_slot = ~0u;
 	const struct mregion *rg;
 	struct mregion *regions;
+	__u32 data = 0;
 	bool ok;
 
 	if (!stats_wellformed(s, st) ||
@@ -1866,11 +1958,14 @@ static bool snap_consistent(struct sink *s, const struct snap *sn)
 	    !ptes_wellformed(s, sn->ptes, sn->nr_ptes, 0, SZ_4G,
 			     g.tori[st->torus].nr_frames))
 		return false;
+	for (i = 0; i < sn->nr_ptes; i++)
+		if ((sn->ptes[i].pte & TORUSMM_PTE_FRAME_MASK) != ZERO_TPA)
+			data++;
 	if (st->nr_regions != sn->nr_regions ||
-	    st->nr_data_frames != sn->nr_ptes) {
+	    st->nr_data_frames != data) {
 		complain(s, "stats count %u regions and %u frames, the dumps %u and %u",
 			 st->nr_regions, st->nr_data_frames, sn->nr_regions,
-			 sn->nr_ptes);
+			 data);
 		return false;
 	}
 	regions = malloc((sn->nr_regions + 1) * sizeof(*regions));
@@ -1880,19 +1975,21 @@ static bool snap_consistent(struct sink *s, const struct snap *sn)
 					       sn->regions[i].prot };
 	ok = true;
 	for (i = 0; i < sn->nr_ptes && ok; i++) {
-		__u32 pte = sn->ptes[i].pte;
+		__u32 pte = sn->ptes[i].pte, want;
 
 		if (sn->ptes[i].addr >> SLOT_SHIFT != last_slot) {
 			last_slot = sn->ptes[i].addr >> SLOT_SHIFT;
 			slots++;
 		}
 		rg = region_at(regions, sn->nr_regions, sn->ptes[i].addr);
+		want = rg ? prot_to_pte(rg->prot) : 0;
+		if (pte & PTE_COW)
+			want = (want & ~PTE_W) | PTE_COW;
 		if (!rg) {
 			complain(s, "frame at %#x outside every region",
 				 sn->ptes[i].addr);
 			ok = false;
-		} else if ((pte & PTE_FLAGS & ~(PTE_A | PTE_D)) !=
-			   prot_to_pte(rg->prot)) {
+		} else if ((pte & PTE_FLAGS & ~(PTE_A | PTE_D)) != want) {
 			complain(s, "pte at %#x is %#x in a region of prot %#x",
 				 sn->ptes[i].addr, pte, rg->prot);
 			ok = false;
@@ -1949,13 +2046,15 @@ static bool frame_learn(struct mspace *ms, struct mpage *p, __u64 va,
 			__u32 frame)
 {
 	struct mtorus *t = &g.tori[ms->torus];
+	struct mframe *f = p->frame;
 	__u64 index;
 
-	if (p->frame) {
-		if (p->frame == frame)
+	if (!f || f->tpa) {
+		if (page_tpa(p) == frame)
 			return true;
-		mismatch("space %u page %#llx: frame %#x, was %#x", ms->id,
-			 (unsigned long long)va, frame, p->frame);
+		mismatch("space %u page %#llx: frame %#x, the model has %#x%s",
+			 ms->id, (unsigned long long)va, frame, page_tpa(p),
+			 f ? "" : " (the zero frame)");
 		return false;
 	}
 	if (!tpa_valid(frame, t->nr_frames)) {
@@ -1965,12 +2064,13 @@ static bool frame_learn(struct mspace *ms, struct mpage *p, __u64 va,
 	}
 	index = (frame - TORUSMM_TORUS_BASE) >> 12;
 	if (t->owned[index]) {
-		mismatch("space %u page %#llx: frame %#x already holds another page",
-			 ms->id, (unsigned long long)va, frame);
+		mismatch("space %u page %#llx: frame %#x already holds another page (%u mappings)",
+			 ms->id, (unsigned long long)va, frame,
+			 t->owned[index]->refs);
 		return false;
 	}
-	t->owned[index] = 1;
-	p->frame = frame;
+	t->owned[index] = f;
+	f->tpa = frame;
 	return true;
 }
 
@@ -2195,7 +2295,11 @@ struct oracle {
 	__u32 nr;
 };
 
-static bool oracle_refuses(const struct oracle *o, __u64 page)
+/*
+ * Whether the kernel refused the fault-in of @page: it left the page
+ * without a frame, or (@cow) the copy-on-write entry still shared.
+ */
+static bool oracle_refuses(const struct oracle *o, __u64 page, bool cow)
 {
 	__u32 lo = 0, hi;
 
@@ -2212,9 +2316,40 @@ static bool oracle_refuses(const struct oracle *o, __u64 page)
 		else if (o->ptes[mid].addr > page)
 			hi = mid;
 		else
-			return false;
+			return cow && (o->ptes[mid].pte & PTE_COW);
 	}
 	return true;
+}
+
+/*
+ * Whether the frame of a write to a copy-on-write entry fits (section 7.9):
+ * the kernel takes a zeroed frame from the torus, charged to the user,
+ * before it looks whether the entry needs it; only a page of the zero frame
+ * gains one in the space's quota.
+ */
+static bool cow_fits(const struct mspace *ms, bool zero)
+{
+	if (zero)
+		return frames_fit(ms, 1, 0) == FITS;
+	return torus_free(ms->torus) >= 1 &&
+	       !(g.p_user_max_frames > 0 &&
+		 user_frames() + 1 > (__u64)g.p_user_max_frames);
+}
+
+/*
+ * A write the region allows to the copy-on-write entry of @p: a frame of
+ * its own, copied, zeroed, or the same one when no other space maps it.
+ */
+static void page_unshare(struct mspace *ms, struct mpage *p, __u32 prot)
+{
+	if (!p->frame) {
+		p->frame = frame_new(ms);
+		ms->nr_pages++;
+	} else if (p->frame->refs > 1) {
+		p->frame->refs--;
+		p->frame = frame_new(ms);
+	}
+	p->pte = (p->pte & (PTE_A | PTE_D)) | prot_to_pte(prot);
 }
 
 /*
@@ -2233,9 +2368,18 @@ static enum walk sim_walk(struct mspace *ms, __u64 va, __u32 access,
 
 	if (p && (p->pte & PTE_P)) {
 		code |= TORUSMM_FAULT_PROTECTION;
-		if (((access & ACC_W) && !(p->pte & PTE_W)) ||
-		    ((access & ACC_X) && (p->pte & PTE_NX)))
+		if ((access & ACC_X) && (p->pte & PTE_NX))
 			goto fault;
+		if ((access & ACC_W) && !(p->pte & PTE_W)) {
+			rg = region_at(ms->regions, ms->nr_regions, page);
+			if (peek || !(p->pte & PTE_COW) || !rg ||
+			    !prot_allows(rg->prot, access))
+				goto fault;
+			if (!cow_fits(ms, !p->frame) ||
+			    oracle_refuses(o, page, true))
+				return WALK_ENOMEM;
+			page_unshare(ms, p, rg->prot);
+		}
 		goto translated;
 	}
 	if (peek)
@@ -2268,19 +2412,24 @@ static enum walk sim_walk(struct mspace *ms, __u64 va, __u32 access,
 			 (unsigned long long)page);
 		goto fault;
 	}
-	if (frames_fit(ms, 1 + tables_missing(ms, page, page + PAGE), 0) !=
-	    FITS)
+	/* A read maps the zero frame: no frame, but maybe a table. */
+	if (frames_fit(ms, !!(access & ACC_W) +
+		       tables_missing(ms, page, page + PAGE), 0) != FITS)
 		return WALK_ENOMEM;
 	if (grow && regions_refused(ms, regions_after(ms, page,
 						      ms->stack_start, prot)))
 		return WALK_ENOMEM;
-	if (oracle_refuses(o, page))
+	if (oracle_refuses(o, page, false))
 		return WALK_ENOMEM;
 	if (grow) {
 		regions_store(ms, page, ms->stack_start, prot);
 		ms->stack_start = page;
 	}
-	p = page_map(ms, page, prot_to_pte(prot));
+	if (access & ACC_W)
+		p = page_map(ms, page, prot_to_pte(prot), frame_new(ms));
+	else
+		p = page_map(ms, page, (prot_to_pte(prot) & ~PTE_W) | PTE_COW,
+			     NULL);
 	ms->nr_faults++;
 translated:
 	if (!peek)
@@ -2440,7 +2589,7 @@ static void op_mmap(struct mspace *ms)
 		else if (populate)
 			fit = frames_fit(ms, len / PAGE +
 					 tables_missing(ms, start, end),
-					 pages_count(ms, start, end));
+					 data_frames_in(ms, start, end));
 		if (fit != FITS)
 			e.errs |= E_ENOMEM;
 		if (fit == DOES_NOT_FIT)
@@ -2479,7 +2628,8 @@ static void op_mmap(struct mspace *ms)
 		__u64 va;
 
 		for (va = start; va < end; va += PAGE)
-			page_map(ms, va, prot_to_pte(prot_normalise(req.prot)));
+			page_map(ms, va, prot_to_pte(prot_normalise(req.prot)),
+				 frame_new(ms));
 	}
 }
 
@@ -2798,8 +2948,8 @@ static void op_translate(struct mspace *ms)
 		ms->broken = true;
 		return;
 	}
-	want_pte = p && p->pte ? p->pte | p->frame : 0;
-	want_tpa = w == WALK_OK ? p->frame | (req.addr & (PAGE - 1)) : 0;
+	want_pte = p && p->pte ? p->pte | page_tpa(p) : 0;
+	want_tpa = w == WALK_OK ? page_tpa(p) | (req.addr & (PAGE - 1)) : 0;
 	want = w == WALK_FAULT;
 	if (ret != want || req.tpa != want_tpa ||
 	    req.fault != (want ? fault : 0) || req.pte != want_pte ||
@@ -3151,8 +3301,11 @@ static void op_clone(struct mspace *ms)
 	} else {
 		e.ok = true;
 		expect_spaces(&e, ms->dev_gen);
-		/* A copy of every page, table and the directory. */
-		if (torus_free(ms->torus) < space_frames(ms) ||
+		/*
+		 * Frames of its own for its tables and directory only; every
+		 * page, shared, is charged to the user all the same.
+		 */
+		if (torus_free(ms->torus) < ms->nr_tables ||
 		    (g.p_user_max_frames > 0 &&
 		     user_frames() + space_frames(ms) >
 		     (__u64)g.p_user_max_frames)) {
@@ -3167,6 +3320,10 @@ static void op_clone(struct mspace *ms)
 	ms->dirty = true;
 	if (!expect_allows(&e, ret) && !(valid && enomem_injected(ret, fired))) {
 		judge(&e, ret);
+		mismatch("source %llu frames (%u data, %u tables), quota %u; torus %u: %llu free",
+			 (unsigned long long)space_frames(ms), ms->nr_pages,
+			 ms->nr_tables, ms->max_frames, ms->torus,
+			 (unsigned long long)torus_free(ms->torus));
 		if (ret >= 0)
 			close(ret);
 		return;
@@ -3385,6 +3542,221 @@ static void op_dump(struct mspace *ms, bool ptes)
 	}
 }
 
+/* ---- TORUSMM_GET_DIRTY_LOG, TORUSMM_CLEAR_DIRTY_LOG, TORUSMM_GET_ACCESS_LOG ---- */
+
+enum log_kind { LOG_GET_DIRTY, LOG_CLEAR_DIRTY, LOG_GET_ACCESS };
+
+#define LOG_UNIT	(TORUSMM_LOG_CLEAR_PAGES * PAGE)
+
+/*
+ * A range for a log ioctl: mostly valid for its kind, sometimes off by one
+ * of the rules of section 7.14 (unaligned, empty, past 4 GiB, not in
+ * 64-page units), sometimes the whole 4 GiB or its end.
+ */
+static void pick_log_range(struct rng *r, const struct view *v, bool clear,
+			   __u64 *addr, __u64 *length)
+{
+	__u64 a = pick_addr(r, v) & U32_LIMIT & ~(PAGE - 1), len;
+
+	if (clear || chance(r, 20))
+		a &= ~(LOG_UNIT - 1);
+	len = chance(r, 50) ? (1 + rnd(r, 4)) * LOG_UNIT :
+	      (1 + rnd(r, 300)) * PAGE;
+	if (clear && chance(r, 85))
+		len = (len + LOG_UNIT - 1) & ~(LOG_UNIT - 1);
+	if (a + len > SZ_4G)
+		len = SZ_4G - a;
+	switch (rnd(r, 24)) {
+	case 0:
+		a = 0;
+		len = SZ_4G;
+		break;
+	case 1:		/* ends at 4 GiB: any length will do for clear */
+		a = SZ_4G - LOG_UNIT * (1 + rnd(r, 4));
+		len = SZ_4G - a - rnd(r, 2) * PAGE * (1 + rnd(r, 63));
+		break;
+	case 2:
+		a += 1 + rnd(r, PAGE - 1);
+		break;
+	case 3:
+		len += 1 + rnd(r, PAGE - 1);
+		break;
+	case 4:
+		len = 0;
+		break;
+	case 5:
+		len += PAGE * (1 + rnd(r, 64));
+		if (chance(r, 50))
+			a = SZ_4G - PAGE * rnd(r, 64);
+		break;
+	case 6:
+		a = chance(r, 50) ? SZ_4G : rng_next(r) & ~(PAGE - 1);
+		break;
+	case 7:
+		len = chance(r, 50) ? SZ_4G + LOG_UNIT : rng_next(r) & ~(PAGE - 1);
+		break;
+	case 8:
+		a += PAGE * (1 + rnd(r, 63));
+		break;
+	default:
+		break;
+	}
+	*addr = a;
+	*length = len;
+}
+
+struct log_walk {
+	__u64 start;
+	__u32 bit;
+	bool clear;
+	const __u64 *select;	/* the pages to clear; NULL: every page */
+	__u64 *report;		/* the bitmap to fill, or NULL */
+	__u32 count;
+};
+
+static void log_one(struct mspace *ms, __u64 va, void *data)
+{
+	struct log_walk *lw = data;
+	struct mpage *p = page_lookup(ms, va);
+	__u64 n = (va - lw->start) >> 12;
+
+	if (!(p->pte & lw->bit))
+		return;
+	if (lw->select && !((lw->select[n / 64] >> (n % 64)) & 1))
+		return;
+	if (lw->report)
+		lw->report[n / 64] |= 1ull << (n % 64);
+	if (lw->clear)
+		p->pte &= ~lw->bit;
+	lw->count++;
+}
+
+/*
+ * One of the log ioctls, with edge-case ranges, flags and bitmap pointers;
+ * on success the bitmap and count must be the model's, and the bits the
+ * model clears must be gone from the dumps.
+ */
+static void op_log(struct mspace *ms, enum log_kind kind)
+{
+	static const unsigned long cmds[] = {
+		TORUSMM_GET_DIRTY_LOG, TORUSMM_CLEAR_DIRTY_LOG,
+		TORUSMM_GET_ACCESS_LOG,
+	};
+	static const char *const names[] = {
+		"GET_DIRTY_LOG", "CLEAR_DIRTY_LOG", "GET_ACCESS_LOG",
+	};
+	struct rng *r = &g.rng;
+	struct torusmm_log req = { 0 }, sent;
+	enum ptr_kind pk = pick_ptr(r);
+	struct log_walk lw = { 0 };
+	struct expect e = { 0 };
+	__u64 end, bytes = 0, canary = 0, *want = NULL;
+	unsigned char *before = NULL;
+	bool clear = kind == LOG_CLEAR_DIRTY, get = !clear, fired, valid;
+	struct armed armed;
+	struct ubuf b;
+	struct view v;
+	int fd = space_fd(ms), ret;
+
+	view_of(ms, &v);
+	pick_log_range(r, &v, clear, &req.addr, &req.length);
+	end = req.addr + req.length;
+	if (kind == LOG_GET_DIRTY)
+		req.flags = chance(r, 92) ? (chance(r, 50) ? TORUSMM_LOG_CLEAR : 0) :
+			    1u << rnd(r, 32);
+	else
+		req.flags = chance(r, 94) ? 0 : 1u << rnd(r, 32);
+	req.count = rng_next(r);	/* out only: ignored */
+	if (req.length && req.length <= SZ_4G)
+		bytes = ((req.length / PAGE + 63) / 64) * 8;
+	pick_buf(r, &b, bytes);
+	req.bitmap = torusmm_ptr(b.p);
+	sent = req;
+	op_begin("%s space %u fd %d {addr=%#llx, length=%#llx, flags=%#x} bitmap %s (%#llx) arg %s",
+		 names[kind], ms->id, fd, (unsigned long long)req.addr,
+		 (unsigned long long)req.length, req.flags, buf_names[b.kind],
+		 (unsigned long long)bytes, ptr_names[pk]);
+	if (b.kind == BUF_GOOD) {
+		/* Get writes every word and no more; clear only reads. */
+		canary = min_u64(bytes + 64, b.writable);
+		if (clear) {
+			rng_fill(r, b.p, canary);
+			if (chance(r, 30))
+				memset(b.p, 0xff, bytes);
+			before = malloc(canary);
+			memcpy(before, b.p, canary);
+		} else {
+			memset(b.p, 0xa5, canary);
+		}
+	}
+	if (!ptr_works(pk, ARG_INOUT)) {
+		e.errs = E_EFAULT;
+	} else if ((req.addr | req.length) & (PAGE - 1) || !req.length ||
+		   req.addr > SZ_4G || req.length > SZ_4G || end > SZ_4G ||
+		   (req.flags & ~(kind == LOG_GET_DIRTY ? TORUSMM_LOG_CLEAR : 0)) ||
+		   (clear && (req.addr % LOG_UNIT ||
+			      (end != SZ_4G && req.length % LOG_UNIT)))) {
+		e.errs = E_EINVAL;
+	} else if ((get ? b.writable : b.readable) < bytes) {
+		e.errs = E_EFAULT;
+	} else {
+		e.ok = true;
+	}
+	valid = e.ok;
+	arm_maybe(&armed);
+	ret = call_arg(fd, cmds[kind], pk, &req, sizeof(req));
+	fired = fault_disarm(&armed);
+	ms->dirty = true;
+	if (!expect_allows(&e, ret) && !(valid && enomem_injected(ret, fired))) {
+		judge(&e, ret);
+		ms->broken = true;
+		goto out;
+	}
+	if (ret)
+		goto out;
+
+	want = calloc(bytes / 8, 8);
+	lw.start = req.addr;
+	lw.bit = kind == LOG_GET_ACCESS ? PTE_A : PTE_D;
+	lw.clear = kind != LOG_GET_DIRTY || (req.flags & TORUSMM_LOG_CLEAR);
+	lw.select = clear ? (const __u64 *)b.p : NULL;
+	lw.report = get ? want : NULL;
+	pages_each(ms, req.addr, end, log_one, &lw);
+	if (req.count != lw.count || req.addr != sent.addr ||
+	    req.length != sent.length || req.bitmap != sent.bitmap ||
+	    req.flags != sent.flags) {
+		mismatch("count %u, the model %u; written back addr %#llx length %#llx flags %#x",
+			 req.count, lw.count, (unsigned long long)req.addr,
+			 (unsigned long long)req.length, req.flags);
+		ms->broken = true;
+	}
+	if (get && memcmp(b.p, want, bytes)) {
+		__u64 w = 0, word;
+
+		while (!memcmp(b.p + 8 * w, &want[w], 8))
+			w++;
+		memcpy(&word, b.p + 8 * w, 8);
+		mismatch("bitmap word %llu (pages from %#llx) is %#llx, the model's %#llx",
+			 (unsigned long long)w,
+			 (unsigned long long)(req.addr + w * 64 * PAGE),
+			 (unsigned long long)word, (unsigned long long)want[w]);
+		ms->broken = true;
+	} else if (get && canary > bytes &&
+		   (b.p[bytes] != 0xa5 ||
+		    memcmp(b.p + bytes, b.p + bytes + 1, canary - bytes - 1))) {
+		mismatch("the bitmap was written past its %#llx bytes",
+			 (unsigned long long)bytes);
+		ms->broken = true;
+	}
+	if (clear && before && memcmp(before, b.p, canary)) {
+		mismatch("CLEAR_DIRTY_LOG wrote to its bitmap");
+		ms->broken = true;
+	}
+out:
+	free(want);
+	free(before);
+}
+
 static void op_stats(struct mspace *ms)
 {
 	struct torusmm_space_stats st;
@@ -3439,6 +3811,7 @@ static const unsigned long space_cmds[] = {
 	TORUSMM_BRK, TORUSMM_MMAP, TORUSMM_MUNMAP, TORUSMM_MPROTECT,
 	TORUSMM_TRANSLATE, TORUSMM_READ, TORUSMM_WRITE, TORUSMM_CLONE,
 	TORUSMM_GET_STATS, TORUSMM_DUMP_REGIONS, TORUSMM_DUMP_PTES,
+	TORUSMM_GET_DIRTY_LOG, TORUSMM_CLEAR_DIRTY_LOG, TORUSMM_GET_ACCESS_LOG,
 };
 
 static const unsigned long dev_cmds[] = {
@@ -3573,7 +3946,8 @@ enum st_op {
 	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_BRK, OP_TRANSLATE, OP_READ,
 	OP_WRITE, OP_CLONE, OP_CREATE, OP_CLOSE, OP_DUP, OP_DUMP_REGIONS,
 	OP_DUMP_PTES, OP_STATS, OP_TORUS_INFO, OP_DEVICE, OP_BAD_IOCTL,
-	OP_REOPEN, OP_EMFILE, NR_ST_OPS,
+	OP_REOPEN, OP_EMFILE, OP_DIRTY_LOG, OP_CLEAR_DIRTY_LOG, OP_ACCESS_LOG,
+	NR_ST_OPS,
 };
 
 /* Weights, in thousandths. */
@@ -3584,7 +3958,8 @@ static const unsigned int st_weights[NR_ST_OPS] = {
 	[OP_CLOSE] = 20, [OP_DUP] = 6, [OP_DUMP_REGIONS] = 25,
 	[OP_DUMP_PTES] = 30, [OP_STATS] = 8, [OP_TORUS_INFO] = 10,
 	[OP_DEVICE] = 10, [OP_BAD_IOCTL] = 12, [OP_REOPEN] = 2,
-	[OP_EMFILE] = 1,
+	[OP_EMFILE] = 1, [OP_DIRTY_LOG] = 25, [OP_CLEAR_DIRTY_LOG] = 15,
+	[OP_ACCESS_LOG] = 20,
 };
 
 static enum st_op pick_st_op(void)
@@ -3675,6 +4050,15 @@ static void st_op(void)
 		break;
 	case OP_EMFILE:
 		op_emfile();
+		break;
+	case OP_DIRTY_LOG:
+		op_log(ms, LOG_GET_DIRTY);
+		break;
+	case OP_CLEAR_DIRTY_LOG:
+		op_log(ms, LOG_CLEAR_DIRTY);
+		break;
+	case OP_ACCESS_LOG:
+		op_log(ms, LOG_GET_ACCESS);
 		break;
 	case NR_ST_OPS:
 		break;
@@ -3832,6 +4216,7 @@ static void worker_op(struct worker *w)
 	case 11:
 	case 12: {
 		struct torusmm_translate req = { 0 };
+		bool zero;
 
 		req.addr = pick_access_addr(r, v) & U32_LIMIT;
 		req.access = rnd(r, 2) * ACC_U | (chance(r, 50) ? ACC_W :
@@ -3840,8 +4225,11 @@ static void worker_op(struct worker *w)
 		ret = xioctl(fd, TORUSMM_TRANSLATE, &req);
 		worker_complain_errno(w, "TRANSLATE", ret,
 				      E_ENOMEM | race_allowed);
+		/* A read may translate to the zero frame, never a write. */
+		zero = (req.tpa & TORUSMM_PTE_FRAME_MASK) == ZERO_TPA &&
+		       !(req.access & ACC_W) && (req.pte & PTE_COW);
 		if ((ret == 0 && (req.fault ||
-				  !tpa_valid(req.tpa, ~0u) ||
+				  !(zero || tpa_valid(req.tpa, ~0u)) ||
 				  (req.pte & TORUSMM_PTE_FRAME_MASK) !=
 				  (req.tpa & TORUSMM_PTE_FRAME_MASK))) ||
 		    (ret == 1 && req.tpa) || ret > 1)
@@ -4057,10 +4445,19 @@ static int phase_space(struct rng *r, __u64 *populated)
 	int fd;
 
 	if (!populated && g.nr_spaces && chance(r, 60)) {
+		struct mspace *ms = g.spaces[rnd(r, g.nr_spaces)];
 		struct torusmm_clone c = { 0 };
 
-		return xioctl(g.spaces[rnd(r, g.nr_spaces)]->fds[0],
-			      TORUSMM_CLONE, &c);
+		fd = xioctl(ms->fds[0], TORUSMM_CLONE, &c);
+		/*
+		 * The modelled source now shares its frames: its entries are
+		 * copy-on-write, and stay so when the clone is closed.
+		 */
+		if (fd >= 0) {
+			pages_each(ms, 0, SZ_4G, share_one, NULL);
+			ms->dirty = true;
+		}
+		return fd;
 	}
 	count_ioctl();
 	fd = torusmm_create_space(g.dev, rnd(r, g.nr_tori),
@@ -4294,7 +4691,7 @@ static bool tori_init(void)
 			return false;
 		}
 		t->nr_frames = info.nr_frames;
-		t->owned = calloc(info.nr_frames, 1);
+		t->owned = calloc(info.nr_frames, sizeof(*t->owned));
 		/* Spaces someone else holds: the baseline. */
 		t->used_offset = info.nr_used;
 		t->tables_offset = info.nr_table_frames;

@@ -56,6 +56,8 @@
 #define NONE		TORUSMM_PROT_NONE
 #define P_A		TORUSMM_PTE_ACCESSED
 #define P_D		TORUSMM_PTE_DIRTY
+#define P_W		TORUSMM_PTE_WRITABLE
+#define P_COW		TORUSMM_PTE_COW
 #define P_FLAGS		(~TORUSMM_PTE_FRAME_MASK)
 #define PROT_RW		(PROT_READ | PROT_WRITE)
 #define PROT_RWX	(PROT_READ | PROT_WRITE | PROT_EXEC)
@@ -913,10 +915,17 @@ TEST_F_TIMEOUT(shadow, a_hardware_read_leaves_dirty_clear_until_a_write, 30)
 			     (P_A | P_D));
 }
 
-TEST_F_TIMEOUT(shadow, a_first_touch_takes_a_zeroed_frame_and_counts_it, 30)
+/*
+ * A first load maps the shared zero frame and takes no frame (only the
+ * table the region's first page needs); the first store after it gives the
+ * page a zeroed frame of its own, and a first store to a page never touched
+ * takes one at once.
+ */
+TEST_F_TIMEOUT(shadow, a_first_load_maps_the_zero_frame_and_a_first_store_a_frame,
+	       30)
 {
 	struct torusmm_space_stats before, after;
-	__u32 free_frames, *p;
+	__u32 free_frames, *p, pte;
 	unsigned int i;
 
 	if (!self->has_shadow)
@@ -929,23 +938,50 @@ TEST_F_TIMEOUT(shadow, a_first_touch_takes_a_zeroed_frame_and_counts_it, 30)
 
 	EXPECT_EQ(0, peek(word_at(p, 2, 3)));
 	after = stats_of(_metadata, self->fd);
-	EXPECT_EQ(before.nr_data_frames + 1, after.nr_data_frames);
+	EXPECT_EQ(before.nr_data_frames, after.nr_data_frames)
+		TH_LOG("a load takes no frame");
 	EXPECT_EQ(before.nr_faults + 1, after.nr_faults);
 	EXPECT_EQ(before.nr_table_frames + 1, after.nr_table_frames)
 		TH_LOG("the region's first page needs a table");
-	EXPECT_EQ(free_frames - 2, free_now(_metadata, self));
+	EXPECT_EQ(free_frames - 1, free_now(_metadata, self));
+	EXPECT_EQ(ZERO_PTE_RW, pte_of(_metadata, self->fd, ADDR + 2 * PAGE));
 	for (i = 0; i < WORDS && !peek(word_at(p, 2, i)); i++)
 		;
-	EXPECT_EQ(WORDS, i) TH_LOG("word %u of a fresh page is not zero", i);
+	EXPECT_EQ(WORDS, i) TH_LOG("word %u of the zero frame is not zero", i);
+	EXPECT_EQ(before.nr_faults + 1, stats_of(_metadata, self->fd).nr_faults)
+		TH_LOG("loads of a present page fault nothing in");
 
+	/* The first store after the load: a zeroed frame of its own. */
+	poke(word_at(p, 2, 3), 2);
+	after = stats_of(_metadata, self->fd);
+	EXPECT_EQ(before.nr_data_frames + 1, after.nr_data_frames);
+	EXPECT_EQ(before.nr_faults + 1, after.nr_faults)
+		TH_LOG("the load faulted the page in");
+	EXPECT_EQ(free_frames - 2, free_now(_metadata, self))
+		TH_LOG("exactly one frame more");
+	pte = pte_of(_metadata, self->fd, ADDR + 2 * PAGE);
+	EXPECT_NE(ZERO_TPA, pte & TORUSMM_PTE_FRAME_MASK);
+	EXPECT_EQ(P_W | P_A | P_D, pte & (P_W | P_COW | P_A | P_D));
+	EXPECT_EQ(2, peek(word_at(p, 2, 3)));
+	for (i = 0; i < WORDS && (i == 3 || !peek(word_at(p, 2, i))); i++)
+		;
+	EXPECT_EQ(WORDS, i) TH_LOG("word %u of the new frame is not zero", i);
+
+	/* A first store to a page never touched takes its frame at once. */
 	poke(word_at(p, 3, 0), 3);
 	after = stats_of(_metadata, self->fd);
 	EXPECT_EQ(before.nr_data_frames + 2, after.nr_data_frames);
 	EXPECT_EQ(before.nr_faults + 2, after.nr_faults);
+	EXPECT_EQ(free_frames - 3, free_now(_metadata, self));
+	pte = pte_of(_metadata, self->fd, ADDR + 3 * PAGE);
+	EXPECT_NE(ZERO_TPA, pte & TORUSMM_PTE_FRAME_MASK);
+	EXPECT_EQ(P_W | P_A | P_D, pte & (P_W | P_COW | P_A | P_D));
 	/* A second access to a page faults nothing in. */
 	poke(word_at(p, 3, 1), 3);
+	EXPECT_EQ(0, peek(word_at(p, 3, 2)));
 	after = stats_of(_metadata, self->fd);
 	EXPECT_EQ(before.nr_faults + 2, after.nr_faults);
+	EXPECT_EQ(free_frames - 3, free_now(_metadata, self));
 }
 
 TEST_F_TIMEOUT(shadow, a_read_only_client_mapping_refuses_stores, 30)
@@ -2221,11 +2257,17 @@ TEST_F_TIMEOUT(shadow, madvise_dontneed_on_a_shadow_is_einval, 30)
 		TH_LOG("the page was dropped anyway");
 }
 
-TEST_F_TIMEOUT(shadow, a_fault_in_past_the_quota_raises_sigbus, 30)
+/*
+ * A store that needs a frame past the quota raises SIGBUS, whether the page
+ * was never touched or a load mapped it to the zero frame; such a load
+ * takes no frame and so completes, reading zero.
+ */
+TEST_F_TIMEOUT(shadow, a_store_past_the_quota_raises_sigbus_and_a_load_reads_zero,
+	       30)
 {
 	__u32 *p;
 	void *addr = NULL;
-	__u32 value;
+	__u32 value = 0xffffffff;
 	int fd;
 
 	if (!self->has_shadow)
@@ -2237,45 +2279,77 @@ TEST_F_TIMEOUT(shadow, a_fault_in_past_the_quota_raises_sigbus, 30)
 	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED);
 	p = shadow(_metadata, fd, ADDR, 4 * PAGE, PROT_RW);
 	poke(word_at(p, 0, 0), 1);
-	EXPECT_EQ(0, peek(word_at(p, 1, 0)));
+	poke(word_at(p, 1, 0), 1);
 
-	EXPECT_EQ(SIGBUS, try_load(word_at(p, 2, 4), &value, &addr))
-		TH_LOG("a load past the quota");
+	EXPECT_EQ(0, try_load(word_at(p, 2, 4), &value, NULL))
+		TH_LOG("a load at the quota maps the zero frame");
+	EXPECT_EQ(0, value);
+	EXPECT_EQ(ZERO_PTE_RW, pte_of(_metadata, fd, ADDR + 2 * PAGE));
+	EXPECT_EQ(SIGBUS, try_store(word_at(p, 2, 4), 1, &addr))
+		TH_LOG("a store after the load, past the quota");
 	EXPECT_EQ((uintptr_t)word_at(p, 2, 4), (uintptr_t)addr);
 	EXPECT_EQ(SIGBUS, try_store(word_at(p, 3, 0), 1, &addr))
-		TH_LOG("a store past the quota");
+		TH_LOG("a store to a page never touched, past the quota");
 	EXPECT_EQ((uintptr_t)word_at(p, 3, 0), (uintptr_t)addr);
+	EXPECT_EQ(ZERO_PTE_RW, pte_of(_metadata, fd, ADDR + 2 * PAGE))
+		TH_LOG("the refused store left the entry as it was");
+	EXPECT_EQ(0, pte_of(_metadata, fd, ADDR + 3 * PAGE));
+	EXPECT_EQ(0, peek(word_at(p, 2, 4)));
 	EXPECT_EQ(2, stats_of(_metadata, fd).nr_data_frames);
+	EXPECT_EQ(2, stats_of(_metadata, fd).nr_table_frames);
 
 	/* A freed frame makes room again, and the unmapped page faults. */
 	ASSERT_EQ(0, torusmm_munmap(fd, ADDR, PAGE));
 	expect_segv(_metadata, LOAD, word_at(p, 0, 0), "an unmapped page");
-	EXPECT_EQ(0, try_store(word_at(p, 2, 0), 1, NULL));
+	EXPECT_EQ(0, try_store(word_at(p, 2, 0), 5, NULL));
+	EXPECT_EQ(5, peek(word_at(p, 2, 0)));
+	EXPECT_EQ(0, peek(word_at(p, 2, 4)));
+	EXPECT_EQ(2, stats_of(_metadata, fd).nr_data_frames);
 	close(fd);
 }
 
-TEST_F_TIMEOUT(shadow, a_fault_in_on_a_full_torus_raises_sigbus, 120)
+/*
+ * On a full torus a store that needs a frame raises SIGBUS, whether the
+ * page was never touched or a load mapped it to the zero frame; the load
+ * takes no frame, so it completes and reads zero.
+ */
+TEST_F_TIMEOUT(shadow, a_store_on_a_full_torus_raises_sigbus_and_a_load_reads_zero,
+	       120)
 {
 	__u32 *p;
 	void *addr = NULL;
-	__u32 value;
+	__u32 value = 0xffffffff;
 	int filler;
 
 	if (!self->has_shadow)
 		SKIP(return, NO_SHADOW);
 	catch_faults();
-	map(_metadata, self->fd, ADDR, 2 * PAGE, RW, FIXED);
-	p = shadow(_metadata, self->fd, ADDR, 2 * PAGE, PROT_RW);
+	map(_metadata, self->fd, ADDR, 3 * PAGE, RW, FIXED);
+	p = shadow(_metadata, self->fd, ADDR, 3 * PAGE, PROT_RW);
 	poke(word_at(p, 0, 0), 1);	/* the table exists */
 	filler = fill_torus(_metadata, self->dev, self->torus, 0);
 
-	EXPECT_EQ(SIGBUS, try_load(word_at(p, 1, 8), &value, &addr))
-		TH_LOG("a fault-in with no free frame");
+	EXPECT_EQ(0, try_load(word_at(p, 1, 8), &value, NULL))
+		TH_LOG("a load with no free frame maps the zero frame");
+	EXPECT_EQ(0, value);
+	EXPECT_EQ(ZERO_PTE_RW, pte_of(_metadata, self->fd, ADDR + PAGE));
+	EXPECT_EQ(0, free_now(_metadata, self));
+	EXPECT_EQ(SIGBUS, try_store(word_at(p, 1, 8), 2, &addr))
+		TH_LOG("a store after the load, with no free frame");
 	EXPECT_EQ((uintptr_t)word_at(p, 1, 8), (uintptr_t)addr);
+	EXPECT_EQ(SIGBUS, try_store(word_at(p, 2, 0), 2, &addr))
+		TH_LOG("a store to a page never touched, with no free frame");
+	EXPECT_EQ((uintptr_t)word_at(p, 2, 0), (uintptr_t)addr);
+	EXPECT_EQ(ZERO_PTE_RW, pte_of(_metadata, self->fd, ADDR + PAGE));
+	EXPECT_EQ(0, pte_of(_metadata, self->fd, ADDR + 2 * PAGE));
 	EXPECT_EQ(1, peek(word_at(p, 0, 0))) TH_LOG("present pages work");
+	EXPECT_EQ(0, peek(word_at(p, 1, 8)));
 	close(filler);
 	EXPECT_EQ(0, try_store(word_at(p, 1, 8), 2, NULL))
 		TH_LOG("frames are free again");
+	EXPECT_EQ(2, peek(word_at(p, 1, 8)));
+	EXPECT_EQ(0, try_store(word_at(p, 2, 0), 3, NULL));
+	EXPECT_EQ(3, stats_of(_metadata, self->fd).nr_data_frames);
 }
 
 /* Last: nothing the shadow tests did holds a frame any more. */

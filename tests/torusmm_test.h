@@ -35,6 +35,17 @@
 #define F_X		TORUSMM_FAULT_FETCH
 #define STACK_PAGE	(TORUSMM_STACK_TOP - PAGE)
 
+/* The shared zero frame that reads of never-written memory map. */
+#define ZERO_TPA	TORUSMM_ZERO_FRAME_TPA
+/*
+ * The entry a read (user or supervisor) of a never-written page of a
+ * read-write region makes: the zero frame, present, user, accessed, no-exec
+ * and copy-on-write; neither writable nor dirty.
+ */
+#define ZERO_PTE_RW	(ZERO_TPA | TORUSMM_PTE_PRESENT | TORUSMM_PTE_USER | \
+			 TORUSMM_PTE_ACCESSED | TORUSMM_PTE_NX | \
+			 TORUSMM_PTE_COW)
+
 /*
  * Non-fixed mappings go top-down into [TORUSMM_USER_MIN, MMAP_BASE): the
  * window below the stack's reach.
