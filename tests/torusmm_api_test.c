@@ -2102,6 +2102,9 @@ TEST_F_TIMEOUT(ceiling, user_max_frames_populate_is_all_or_nothing, 30)
  * charged to the cloning user too (as RSS counts shared pages): the user's
  * ceiling sees as many frames as a full copy would take.
  */
+/* Pages no other test of the ceiling fixture maps. */
+#define NEW_PAGES	(ADDR + 0x100000)
+
 TEST_F_TIMEOUT(ceiling, user_max_frames_limits_clone_and_create, 30)
 {
 	struct torusmm_torus_info before;
@@ -2140,23 +2143,22 @@ TEST_F_TIMEOUT(ceiling, user_max_frames_limits_clone_and_create, 30)
 	EXPECT_EQ(6, frames_of(_metadata, clone));
 	expect_no_space(_metadata, torusmm_create_space(self->dev, 0, 0),
 			-ENOMEM);
-	/* At the ceiling: no new frame, not even for a copy. */
-	map(_metadata, clone, ADDR + 4 * PAGE, PAGE, RW, FIXED);
-	EXPECT_EQ(-ENOMEM, touch(clone, ADDR + 4 * PAGE));
-	EXPECT_EQ(-ENOMEM, touch(fd, ADDR))
-		TH_LOG("a write to a shared page needs a frame for its copy");
-	EXPECT_EQ(used + 2, frames_in_use(_metadata, self->dev));
-	/* An unmapped shared page frees no frame, but its charge goes. */
+	/* At the ceiling: no frame for a new page... */
+	map(_metadata, clone, NEW_PAGES, 2 * PAGE, RW, FIXED);
+	EXPECT_EQ(-ENOMEM, touch(clone, NEW_PAGES));
+	/* ...but a copy works: the shared reference it drops pays for it. */
+	EXPECT_EQ(0, touch(fd, ADDR))
+		TH_LOG("a copy at the ceiling is charged as the reference it drops");
+	EXPECT_EQ(used + 3, frames_in_use(_metadata, self->dev));
+	/* The clone maps the old frame alone: unmapping frees it and its charge. */
 	ASSERT_EQ(0, torusmm_munmap(clone, ADDR, PAGE));
 	EXPECT_EQ(used + 2, frames_in_use(_metadata, self->dev));
 	EXPECT_EQ(5, frames_of(_metadata, clone));
-	EXPECT_EQ(0, touch(clone, ADDR + 4 * PAGE))
+	EXPECT_EQ(0, touch(clone, NEW_PAGES))
 		TH_LOG("the charge given back makes room for one frame");
 	EXPECT_EQ(used + 3, frames_in_use(_metadata, self->dev));
-	EXPECT_EQ(-ENOMEM, touch(clone, ADDR + PAGE))
+	EXPECT_EQ(-ENOMEM, touch(clone, NEW_PAGES + PAGE))
 		TH_LOG("at the ceiling again");
-	EXPECT_EQ(0, touch(fd, ADDR))
-		TH_LOG("the source maps that frame alone now: no frame needed");
 	EXPECT_EQ(used + 3, frames_in_use(_metadata, self->dev));
 }
 

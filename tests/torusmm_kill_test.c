@@ -387,6 +387,13 @@ static void rw_killed_promptly(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(kill, sigkill_ends_a_read_of_rw_max_promptly, 280)
 {
+	/*
+	 * With the zero frame a READ of never-written memory takes no frame,
+	 * so the torus cannot show it at work; the WRITE test below goes
+	 * through the same copy loop and its fatal-signal check.
+	 */
+	if (torusmm_check_extension(self->dev, TORUSMM_CAP_ZERO_FRAME) == 1)
+		SKIP(return, "READ takes no frame with the zero frame");
 	rw_killed_promptly(_metadata, self, OP_READ);
 }
 
