@@ -12,6 +12,7 @@ packages=(
 	sparse gcc-multilib g++-multilib libc6-dev-i386
 	flex bison libelf-dev bc dwarves cpio kmod xz-utils rsync
 	python3 perl make gcc
+	dkms gnuplot-nox
 )
 
 missing=()

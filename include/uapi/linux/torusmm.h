@@ -89,6 +89,7 @@
 #define TORUSMM_CAP_ZERO_FRAME		8	/* reads map the zero frame */
 #define TORUSMM_CAP_DIRTY_LOG		9	/* GET/CLEAR_DIRTY_LOG */
 #define TORUSMM_CAP_ACCESS_LOG		10	/* GET_ACCESS_LOG */
+#define TORUSMM_CAP_BATCH		11	/* returns TORUSMM_BATCH_MAX */
 
 /* Upper bound on the entries one dump ioctl returns. */
 #define TORUSMM_DUMP_MAX		65536u
@@ -352,6 +353,81 @@ struct torusmm_log {
 	__u32 count;
 };
 
+/* Operations of struct torusmm_batch_op. */
+#define TORUSMM_OP_TRANSLATE		1
+#define TORUSMM_OP_READ			2
+#define TORUSMM_OP_WRITE		3
+#define TORUSMM_OP_MMAP			4
+#define TORUSMM_OP_MUNMAP		5
+#define TORUSMM_OP_MPROTECT		6
+
+/* Flags of struct torusmm_batch. */
+#define TORUSMM_BATCH_CONTINUE		(1u << 0)	/* go on past a failure */
+
+/* Upper bound on @count of one TORUSMM_BATCH. */
+#define TORUSMM_BATCH_MAX		4096u
+
+/**
+ * struct torusmm_batch_op - one operation of TORUSMM_BATCH
+ *
+ * Each operation takes the fields its single ioctl takes and gives back what
+ * that ioctl would: @result is what the ioctl would have returned (0, 1 for
+ * a fault, or a negative errno) and @out and the fault fields what it would
+ * have written.  Fields an operation does not use must be zero.
+ *
+ * @op: in: TORUSMM_OP_*
+ * @flags: in: TORUSMM_TRANSLATE_* (TRANSLATE), TORUSMM_MAP_* (MMAP), else 0
+ * @addr: in: the address (a hint for MMAP)
+ * @length: in: bytes (READ, WRITE, MMAP, MUNMAP, MPROTECT)
+ * @buf: in: user buffer (READ, WRITE)
+ * @access: in: TORUSMM_ACCESS_* (TRANSLATE; READ and WRITE: USER or 0)
+ * @prot: in: TORUSMM_PROT_* (MMAP, MPROTECT)
+ * @result: out: 0, 1 (a fault), or a negative errno
+ * @fault: out: the fault code when @result is 1
+ * @out: out: the torus physical address (TRANSLATE), bytes copied (READ,
+ *	 WRITE), the start of the mapping (MMAP); else 0
+ * @fault_addr: out: the faulting address when @result is 1 (READ, WRITE)
+ * @pte: out: the leaf entry after the walk (TRANSLATE)
+ * @reserved: must be zero
+ */
+struct torusmm_batch_op {
+	__u32 op;
+	__u32 flags;
+	__u64 addr;
+	__u64 length;
+	__u64 buf;
+	__u32 access;
+	__u32 prot;
+	__s32 result;
+	__u32 fault;
+	__u64 out;
+	__u64 fault_addr;
+	__u32 pte;
+	__u32 reserved;
+};
+
+/**
+ * struct torusmm_batch - TORUSMM_BATCH
+ *
+ * Runs @count operations in order.  Without TORUSMM_BATCH_CONTINUE it stops
+ * after the first whose @result is not 0; with it, it runs them all.  The
+ * ioctl fails only when the header or the vector itself is bad (nothing ran);
+ * otherwise it returns 0 and each operation carries its own result.
+ *
+ * @ops: in: user pointer to @count struct torusmm_batch_op
+ * @count: in: operations, 1 .. TORUSMM_BATCH_MAX
+ * @flags: in: TORUSMM_BATCH_*
+ * @done: out: operations that ran (their @result is valid)
+ * @failed: out: of those, how many have a @result other than 0
+ */
+struct torusmm_batch {
+	__u64 ops;
+	__u32 count;
+	__u32 flags;
+	__u32 done;
+	__u32 failed;
+};
+
 #define TORUSMMIO 0xE7
 
 /* ioctls on /dev/torusmm */
@@ -375,5 +451,6 @@ struct torusmm_log {
 #define TORUSMM_GET_DIRTY_LOG	_IOWR(TORUSMMIO, 0x1b, struct torusmm_log)
 #define TORUSMM_CLEAR_DIRTY_LOG	_IOWR(TORUSMMIO, 0x1c, struct torusmm_log)
 #define TORUSMM_GET_ACCESS_LOG	_IOWR(TORUSMMIO, 0x1d, struct torusmm_log)
+#define TORUSMM_BATCH		_IOWR(TORUSMMIO, 0x1e, struct torusmm_batch)
 
 #endif /* _UAPI_LINUX_TORUSMM_H */
