@@ -12,7 +12,7 @@
  * suites are linked in and run when the module loads, so that they reach
  * the internals without exports of their own.  Loading creates the debugfs
  * directory (debugfs.c) and sets up the fault points and their files.  The
- * tracepoints of trace.h are defined here.
+ * tracepoints of torusmm_trace.h are defined here.
  */
 
 #include <linux/module.h>
@@ -21,7 +21,7 @@
 #include "fault_inject.h"
 
 #define CREATE_TRACE_POINTS
-#include "trace.h"
+#include "torusmm_trace.h"
 
 static int __init tmm_core_init(void)
 {

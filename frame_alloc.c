@@ -46,7 +46,7 @@
 #include "debugfs.h"
 #include "fault_inject.h"
 #include "frame_alloc.h"
-#include "trace.h"
+#include "torusmm_trace.h"
 
 /* Pages come from the direct map; give up early instead of invoking OOM. */
 #define TMM_TORUS_GFP	(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY)

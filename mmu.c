@@ -36,7 +36,7 @@
 #include "frame_alloc.h"
 #include "pagetable.h"
 #include "space.h"
-#include "trace.h"
+#include "torusmm_trace.h"
 
 /*
  * Map the zero frame, read-only and copy-on-write, at @page: a read of memory

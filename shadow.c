@@ -47,7 +47,7 @@
 
 #include "fault_inject.h"
 #include "shadow.h"
-#include "trace.h"
+#include "torusmm_trace.h"
 
 /* The client-side protection for a page whose software entry is @pte. */
 static pgprot_t tmm_shadow_prot(struct vm_area_struct *vma, u32 pte)

@@ -70,7 +70,7 @@
 #include "frame_alloc.h"
 #include "pagetable.h"
 #include "space.h"
-#include "trace.h"
+#include "torusmm_trace.h"
 #include "user.h"
 
 #define TMM_PROT_MASK	(TORUSMM_PROT_READ | TORUSMM_PROT_WRITE | \

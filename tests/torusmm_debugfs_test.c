@@ -93,13 +93,19 @@ static void space_path(char *path, size_t len, __u64 id, const char *file)
 		 file ? "/" : "", file ? file : "");
 }
 
-/* Skip unless /sys/kernel/debug/torusmm/spaces is there. */
-#define NEED_DEBUGFS()							\
-	do {								\
-		if (access(DEBUGFS "/spaces", F_OK))			\
-			SKIP(return, "no " DEBUGFS "/spaces: debugfs "	\
-			     "not mounted or not in this kernel");	\
-	} while (0)
+/* Whether /sys/kernel/debug/torusmm/spaces is there. */
+static bool have_debugfs(void)
+{
+	return !access(DEBUGFS "/spaces", F_OK);
+}
+
+#define NO_DEBUGFS	"no " DEBUGFS "/spaces: debugfs not mounted or absent"
+
+/* One store through a shadow mapping that the compiler must not drop. */
+static void poke(void *p)
+{
+	__atomic_store_n((char *)p, 1, __ATOMIC_RELAXED);
+}
 
 /* maps must list what DUMP_REGIONS lists, in order. */
 static void check_maps(struct __test_metadata *_metadata, int fd)
@@ -109,6 +115,7 @@ static void check_maps(struct __test_metadata *_metadata, int fd)
 	char path[128], *text, *line, *save;
 	unsigned int start, end;
 	char perm[4];
+	int n;
 
 	ASSERT_EQ(0, torusmm_dump_regions(fd, regions, &count));
 	space_path(path, sizeof(path), space_id(_metadata, fd), "maps");
@@ -117,8 +124,8 @@ static void check_maps(struct __test_metadata *_metadata, int fd)
 	     line = strtok_r(NULL, "\n", &save), i++) {
 		char want[4];
 
-		ASSERT_EQ(3, sscanf(line, "%x-%x %3s", &start, &end, perm))
-			TH_LOG("maps line '%s'", line);
+		n = sscanf(line, "%x-%x %3s", &start, &end, perm);
+		ASSERT_EQ(3, n) TH_LOG("maps line '%s'", line);
 		ASSERT_LT(i, count) TH_LOG("maps has more lines than regions");
 		snprintf(want, sizeof(want), "%c%c%c",
 			 regions[i].prot & R ? 'r' : '-',
@@ -154,6 +161,7 @@ static __u32 check_ptes(struct __test_metadata *_metadata, int fd)
 	char path[128], *text, *line, *save;
 	unsigned int addr, pte;
 	char flags[16], want[9];
+	int n;
 
 	EXPECT_EQ(0, torusmm_dump_ptes(fd, 0, 0, ptes, &count));
 	space_path(path, sizeof(path), space_id(_metadata, fd), "ptes");
@@ -162,8 +170,8 @@ static __u32 check_ptes(struct __test_metadata *_metadata, int fd)
 		return 0;
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save), i++) {
-		EXPECT_EQ(3, sscanf(line, "%x %x %15s", &addr, &pte, flags))
-			TH_LOG("ptes line '%s'", line);
+		n = sscanf(line, "%x %x %15s", &addr, &pte, flags);
+		EXPECT_EQ(3, n) TH_LOG("ptes line '%s'", line);
 		if (i >= count) {
 			EXPECT_LT(i, count) TH_LOG("ptes has more lines");
 			break;
@@ -220,7 +228,8 @@ TEST(every_file_is_a_regular_file_of_mode_0400)
 	unsigned int i;
 	int dev, fd;
 
-	NEED_DEBUGFS();
+	if (!have_debugfs())
+		SKIP(return, NO_DEBUGFS);
 	dev = torusmm_open();
 	ASSERT_LE(0, dev);
 	fd = torusmm_create_space(dev, 0, 0);
@@ -248,7 +257,8 @@ TEST(an_empty_space_has_empty_maps_and_ptes)
 	char path[128], *text;
 	int dev, fd;
 
-	NEED_DEBUGFS();
+	if (!have_debugfs())
+		SKIP(return, NO_DEBUGFS);
 	dev = torusmm_open();
 	ASSERT_LE(0, dev);
 	fd = torusmm_create_space(dev, 0, 0);
@@ -269,7 +279,8 @@ TEST(a_one_page_space_has_one_pte_line)
 {
 	int dev, fd;
 
-	NEED_DEBUGFS();
+	if (!have_debugfs())
+		SKIP(return, NO_DEBUGFS);
 	dev = torusmm_open();
 	ASSERT_LE(0, dev);
 	fd = torusmm_create_space(dev, 0, 0);
@@ -287,7 +298,8 @@ TEST(maps_and_ptes_equal_the_dumps_with_every_kind_of_entry)
 	int dev, fd, child;
 	__u32 i;
 
-	NEED_DEBUGFS();
+	if (!have_debugfs())
+		SKIP(return, NO_DEBUGFS);
 	dev = torusmm_open();
 	ASSERT_LE(0, dev);
 	fd = torusmm_create_space(dev, 0, 0);
@@ -343,7 +355,7 @@ TEST(stats_agree_with_get_stats_and_ids_are_never_reused)
 	EXPECT_EQ(0xa5, v1[56]);
 	EXPECT_EQ(0xa5, v1[63]);
 
-	if (!access(DEBUGFS "/spaces", F_OK)) {
+	if (have_debugfs()) {
 		space_path(path, sizeof(path), first, "stats");
 		ASSERT_LE(0, slurp(path, &text));
 		EXPECT_EQ(first, key_value(text, "id"));
@@ -386,14 +398,15 @@ static void read_torus_map(struct __test_metadata *_metadata,
 	unsigned int frame, expect = TORUSMM_TORUS_BASE >> 12, lines = 0;
 	char chars[MAP_LINE + 2];
 	size_t i, n;
+	int fields;
 
 	memset(counts, 0, 256 * sizeof(counts[0]));
 	snprintf(path, sizeof(path), DEBUGFS "/torus%u/map", index);
 	ASSERT_LE(0, slurp(path, &text)) TH_LOG("%s", path);
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save), lines++) {
-		ASSERT_EQ(2, sscanf(line, "%x %65s", &frame, chars))
-			TH_LOG("map line '%s'", line);
+		fields = sscanf(line, "%x %65s", &frame, chars);
+		ASSERT_EQ(2, fields) TH_LOG("map line '%s'", line);
 		n = strlen(chars);
 		if (!lines) {
 			EXPECT_EQ(TORUSMM_ZERO_FRAME_TPA >> 12, frame);
@@ -420,7 +433,8 @@ TEST(the_torus_map_counts_agree_with_torus_info)
 	char last;
 	__u32 i;
 
-	NEED_DEBUGFS();
+	if (!have_debugfs())
+		SKIP(return, NO_DEBUGFS);
 	dev = torusmm_open();
 	ASSERT_LE(0, dev);
 	fd = torusmm_create_space(dev, 0, 0);
@@ -454,7 +468,8 @@ TEST(the_last_frame_of_a_full_torus_shows_in_use)
 	char last = 0;
 	__u32 i;
 
-	NEED_DEBUGFS();
+	if (!have_debugfs())
+		SKIP(return, NO_DEBUGFS);
 	dev = torusmm_open();
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, torusmm_torus_info(dev, 0, &info));
@@ -488,7 +503,8 @@ TEST(a_space_directory_goes_with_the_last_reference)
 	int dev, fd, dup_fd;
 	__u64 id;
 
-	NEED_DEBUGFS();
+	if (!have_debugfs())
+		SKIP(return, NO_DEBUGFS);
 	dev = torusmm_open();
 	ASSERT_LE(0, dev);
 	fd = torusmm_create_space(dev, 0, 0);
@@ -506,7 +522,7 @@ TEST(a_space_directory_goes_with_the_last_reference)
 					PROT_READ | PROT_WRITE, &map));
 	close(dup_fd);
 	EXPECT_EQ(0, access(path, F_OK)) TH_LOG("gone with a mapping left");
-	*(volatile char *)map = 1;
+	poke(map);
 	munmap(map, PAGE);
 	EXPECT_EQ(-1, access(path, F_OK)) TH_LOG("%s outlived its space", path);
 	EXPECT_EQ(ENOENT, errno);
@@ -541,7 +557,8 @@ TEST_F_TIMEOUT(race, reading_while_the_space_is_destroyed_is_safe, 120)
 	__u64 addr = ADDR;
 	int dev;
 
-	NEED_DEBUGFS();
+	if (!have_debugfs())
+		SKIP(return, NO_DEBUGFS);
 	dev = torusmm_open();
 	ASSERT_LE(0, dev);
 	for (round = 0; round < 30; round++) {
