@@ -45,6 +45,27 @@ static int tracefs_write(const char *file, const char *text)
 	return ret;
 }
 
+/* The first word of a tracefs file in @buf.  Return: 0 or -errno. */
+static int tracefs_read(const char *file, char *buf, size_t len)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	/* "7 (expanded: 1408)" before the first use: keep the number. */
+	buf[strcspn(buf, " \n")] = '\0';
+	return 0;
+}
+
 /* The trace buffer's text, NUL-terminated (malloc'ed), or NULL. */
 static char *trace_text(void)
 {
@@ -115,6 +136,7 @@ TEST(every_event_appears_with_the_fields_of_what_was_done)
 	unsigned long long id, child_id;
 	__u32 data_frame, shadow_frame;
 	unsigned char byte = 0x5a;
+	char buffer_size[32];
 	struct torusmm_rw rw;
 	__u64 addr = ADDR;
 	const char *why;
@@ -129,6 +151,9 @@ TEST(every_event_appears_with_the_fields_of_what_was_done)
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, tracefs_write("tracing_on", "0"));
 	ASSERT_EQ(0, tracefs_write("trace", ""));
+	/* Enough for the run; put back at the end, for the tests after. */
+	ASSERT_EQ(0, tracefs_read("buffer_size_kb", buffer_size,
+				  sizeof(buffer_size)));
 	ASSERT_EQ(0, tracefs_write("buffer_size_kb", "4096"));
 	ASSERT_EQ(0, tracefs_write("events/torusmm/enable", "1"));
 	ASSERT_EQ(0, tracefs_write("tracing_on", "1"));
@@ -161,6 +186,7 @@ TEST(every_event_appears_with_the_fields_of_what_was_done)
 	trace = trace_text();
 	ASSERT_TRUE(!!trace);
 	ASSERT_EQ(0, tracefs_write("trace", ""));
+	EXPECT_EQ(0, tracefs_write("buffer_size_kb", buffer_size));
 
 	EXPECT_EVENT(trace, "torusmm_map: space=%llu start=%#x end=%#x prot=%#x (rw)",
 		     id, ADDR, ADDR + 2 * PAGE, RW);
