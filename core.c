@@ -10,27 +10,28 @@
  * and the shadow; torusmm.ko, the device, is the only user of its exports
  * (namespace TORUSMM).  With TORUSMM_KUNIT set at build time the KUnit
  * suites are linked in and run when the module loads, so that they reach
- * the internals without exports of their own.  Loading sets up the fault
- * points and their debugfs files.
+ * the internals without exports of their own.  Loading creates the debugfs
+ * directory (debugfs.c) and sets up the fault points and their files.  The
+ * tracepoints of torusmm_trace.h are defined here.
  */
 
-#include <linux/debugfs.h>
 #include <linux/module.h>
 
+#include "debugfs.h"
 #include "fault_inject.h"
 
-static struct dentry *tmm_debugfs_dir;
+#define CREATE_TRACE_POINTS
+#include "torusmm_trace.h"
 
 static int __init tmm_core_init(void)
 {
-	tmm_debugfs_dir = debugfs_create_dir("torusmm", NULL);
-	tmm_fault_debugfs_init(tmm_debugfs_dir);
+	tmm_fault_debugfs_init(tmm_debugfs_init());
 	return 0;
 }
 
 static void __exit tmm_core_exit(void)
 {
-	debugfs_remove(tmm_debugfs_dir);
+	tmm_debugfs_exit();
 }
 
 module_init(tmm_core_init);

@@ -43,8 +43,10 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
+#include "debugfs.h"
 #include "fault_inject.h"
 #include "frame_alloc.h"
+#include "torusmm_trace.h"
 
 /* Pages come from the direct map; give up early instead of invoking OOM. */
 #define TMM_TORUS_GFP	(GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY)
@@ -153,6 +155,7 @@ struct tmm_torus *tmm_torus_create(unsigned int id, u32 nr_frames)
 	err = tmm_torus_reserve(torus);
 	if (err)
 		goto release_pages;
+	tmm_debugfs_torus_add(torus);
 	return torus;
 
 release_pages:
@@ -187,6 +190,8 @@ void tmm_torus_destroy(struct tmm_torus *torus)
 {
 	if (!torus)
 		return;
+	/* Waits for readers of its files, which take @torus->lock. */
+	tmm_debugfs_torus_remove(torus);
 	if (torus->nr_free != torus->nr_frames)
 		pr_err("torusmm: torus %u destroyed with %u frames in use\n",
 		       torus->id, torus->nr_frames - torus->nr_free);
@@ -286,6 +291,7 @@ int tmm_frame_alloc(struct tmm_torus *torus, enum tmm_frame_use use, u32 *frame)
 
 	clear_highpage(torus->pages[index]);
 	*frame = TMM_FRAME_FIRST + index;
+	trace_torusmm_frame_alloc(torus, *frame, use);
 	return 0;
 }
 
@@ -317,6 +323,7 @@ static long tmm_frame_index(struct tmm_torus *torus, u32 frame)
  */
 int tmm_frame_free(struct tmm_torus *torus, u32 frame)
 {
+	enum tmm_frame_use use = TMM_FRAME_DATA;
 	long index;
 	int refs;
 
@@ -352,10 +359,13 @@ int tmm_frame_free(struct tmm_torus *torus, u32 frame)
 	__clear_bit(index, torus->used);
 	__clear_bit(index / BITS_PER_LONG, torus->full);
 	__clear_bit(index / BITS_PER_LONG / BITS_PER_LONG, torus->full_top);
-	if (__test_and_clear_bit(index, torus->table))
+	if (__test_and_clear_bit(index, torus->table)) {
 		torus->nr_table_frames--;
+		use = TMM_FRAME_TABLE;
+	}
 	torus->nr_free++;
 	spin_unlock(&torus->lock);
+	trace_torusmm_frame_free(torus, frame, use);
 	return 0;
 }
 
@@ -450,3 +460,40 @@ void tmm_torus_get_stats(struct tmm_torus *torus, struct tmm_torus_stats *stats)
 	stats->nr_spaces = atomic_read(&torus->nr_spaces);
 }
 EXPORT_SYMBOL_NS_GPL(tmm_torus_get_stats, TORUSMM);
+
+/**
+ * tmm_torus_frame_states() - what each frame of a run is now
+ * @torus: the torus
+ * @first: index (not frame number) of the first frame, below nr_frames
+ * @nr: frames, at most nr_frames - @first; keep it small, the torus's
+ *	lock is held while they are read
+ * @states: out: @nr enum tmm_frame_state values
+ *
+ * A consistent snapshot of the run; runs read one after another may see
+ * allocations between them.
+ *
+ * Context: any context that may take a spinlock; takes @torus->lock.
+ */
+void tmm_torus_frame_states(struct tmm_torus *torus, u32 first, u32 nr,
+			    u8 *states)
+{
+	u32 i;
+
+	if (WARN_ON_ONCE(first > torus->nr_frames ||
+			 nr > torus->nr_frames - first))
+		return;
+	spin_lock(&torus->lock);
+	for (i = 0; i < nr; i++) {
+		u32 index = first + i;
+
+		if (!test_bit(index, torus->used))
+			states[i] = TMM_FRAME_FREE;
+		else if (test_bit(index, torus->table))
+			states[i] = TMM_FRAME_PAGE_TABLE;
+		else if (atomic_read(&torus->refs[index]) > 1)
+			states[i] = TMM_FRAME_SHARED;
+		else
+			states[i] = TMM_FRAME_OWNED;
+	}
+	spin_unlock(&torus->lock);
+}

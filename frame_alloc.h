@@ -11,6 +11,7 @@
 #include <linux/types.h>
 #include <uapi/linux/torusmm.h>
 
+struct dentry;
 struct page;
 
 /*
@@ -26,6 +27,14 @@ struct page;
 enum tmm_frame_use {
 	TMM_FRAME_DATA,
 	TMM_FRAME_TABLE,
+};
+
+/* What a frame is now, as tmm_torus_frame_states() reports it. */
+enum tmm_frame_state {
+	TMM_FRAME_FREE,
+	TMM_FRAME_OWNED,	/* data, mapped by one entry */
+	TMM_FRAME_SHARED,	/* data, mapped by several (copy-on-write) */
+	TMM_FRAME_PAGE_TABLE,	/* a page directory or table */
 };
 
 /**
@@ -49,6 +58,7 @@ enum tmm_frame_use {
  * @nr_full_words: words in @full
  * @id: index, for messages and statistics
  * @nr_spaces: address spaces on this torus (maintained by vma.c)
+ * @debugfs: the torus's debugfs directory, torus<@id>, or NULL
  */
 struct tmm_torus {
 	spinlock_t lock;	/* guards the bitmaps and counters below */
@@ -71,6 +81,7 @@ struct tmm_torus {
 	u32 nr_full_words;
 	unsigned int id;
 	atomic_t nr_spaces;
+	struct dentry *debugfs;
 };
 
 /**
@@ -103,6 +114,8 @@ int tmm_frame_get(struct tmm_torus *torus, u32 frame);
 u32 tmm_frame_refs(struct tmm_torus *torus, u32 frame);
 struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame);
 void tmm_torus_get_stats(struct tmm_torus *torus, struct tmm_torus_stats *stats);
+void tmm_torus_frame_states(struct tmm_torus *torus, u32 first, u32 nr,
+			    u8 *states);
 
 /* Torus physical address of a frame number, and back. */
 static inline u64 tmm_frame_to_tpa(u32 frame)

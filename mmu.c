@@ -37,13 +37,14 @@
 #include "frame_alloc.h"
 #include "pagetable.h"
 #include "space.h"
+#include "torusmm_trace.h"
 
 /*
  * Map the zero frame, read-only and copy-on-write, at @page: a read of memory
  * never written.  Only a table may be needed.
  */
-static int tmm_space_fault_zero(struct tmm_space *space, u32 page, u32 prot,
-				bool grow)
+static int tmm_space_fault_zero(struct tmm_space *space, u32 page,
+				u32 access, u32 prot, bool grow)
 {
 	struct tmm_pagetable *pt = &space->pt;
 	u32 pte = (tmm_prot_to_pte(prot) & ~TORUSMM_PTE_WRITABLE) |
@@ -65,6 +66,7 @@ static int tmm_space_fault_zero(struct tmm_space *space, u32 page, u32 prot,
 	if (WARN_ON_ONCE(err))
 		goto trim_table;
 	atomic64_inc(&space->nr_faults);
+	trace_torusmm_fault(space, page, access, TMM_ZERO_FRAME);
 	return 0;
 
 trim_table:
@@ -129,7 +131,7 @@ static int tmm_space_fault(struct tmm_space *space, u32 va, u32 access,
 		return 0;	/* another thread faulted it in */
 
 	if (!(access & TORUSMM_ACCESS_WRITE))
-		return tmm_space_fault_zero(space, page, prot, grow);
+		return tmm_space_fault_zero(space, page, access, prot, grow);
 	if (pt->max_frames && tmm_pt_frames_used(pt) + 1 +
 	    tmm_pt_tables_needed(pt, page, page + PAGE_SIZE) > pt->max_frames)
 		return -ENOMEM;
@@ -155,6 +157,7 @@ static int tmm_space_fault(struct tmm_space *space, u32 va, u32 access,
 	if (WARN_ON_ONCE(err))
 		goto trim_table;	/* a grown stack keeps its region */
 	atomic64_inc(&space->nr_faults);
+	trace_torusmm_fault(space, page, access, frame);
 	return 0;
 
 trim_table:
@@ -279,10 +282,12 @@ int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
 	else
 		up_read(&space->lock);
 
-	if (!err)
+	if (!err) {
 		atomic64_inc(&space->nr_translations);
-	else if (err == -EFAULT)
+	} else if (err == -EFAULT) {
 		atomic64_inc(&space->nr_fault_errors);
+		trace_torusmm_access_refused(space, va, access, tr->fault);
+	}
 	return err;
 }
 EXPORT_SYMBOL_NS_GPL(tmm_space_access, TORUSMM);

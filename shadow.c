@@ -47,6 +47,7 @@
 
 #include "fault_inject.h"
 #include "shadow.h"
+#include "torusmm_trace.h"
 
 /* The client-side protection for a page whose software entry is @pte. */
 static pgprot_t tmm_shadow_prot(struct vm_area_struct *vma, u32 pte)
@@ -98,9 +99,16 @@ static int tmm_shadow_insert(struct page *page,
 	struct tmm_shadow_fault *fault = data;
 	struct vm_area_struct *vma = fault->vmf->vma;
 
+	struct tmm_shadow *shadow = vma->vm_private_data;
+
 	fault->ret = vmf_insert_pfn_prot(vma, fault->vmf->address & PAGE_MASK,
 					 page_to_pfn(page),
 					 tmm_shadow_prot(vma, tr->pte));
+	if (fault->ret == VM_FAULT_NOPAGE)
+		trace_torusmm_shadow_fault(shadow->space,
+					   fault->vmf->pgoff << PAGE_SHIFT,
+					   page_to_pfn(page),
+					   fault->vmf->flags & FAULT_FLAG_WRITE);
 	return 0;
 }
 
@@ -125,8 +133,14 @@ static int tmm_shadow_check(struct page *page,
 {
 	struct tmm_shadow_fault *fault = data;
 
+	struct tmm_shadow *shadow = fault->vmf->vma->vm_private_data;
+
 	fault->ret = page_to_pfn(page) == pte_pfn(fault->vmf->orig_pte) ?
 		     0 : VM_FAULT_NOPAGE;
+	if (!fault->ret)
+		trace_torusmm_shadow_fault(shadow->space,
+					   fault->vmf->pgoff << PAGE_SHIFT,
+					   page_to_pfn(page), true);
 	return 0;
 }
 
@@ -174,6 +188,7 @@ static void tmm_shadow_invalidate(struct tmm_space_observer *observer,
 	struct tmm_shadow *shadow = container_of(observer, struct tmm_shadow,
 						 observer);
 
+	trace_torusmm_shadow_invalidate(shadow->space, start, end);
 	unmap_mapping_range(shadow->mapping, start, end - start, 1);
 }
 

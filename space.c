@@ -65,10 +65,12 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "debugfs.h"
 #include "fault_inject.h"
 #include "frame_alloc.h"
 #include "pagetable.h"
 #include "space.h"
+#include "torusmm_trace.h"
 #include "user.h"
 
 #define TMM_PROT_MASK	(TORUSMM_PROT_READ | TORUSMM_PROT_WRITE | \
@@ -80,6 +82,13 @@
 #define TMM_REGION_RESERVED	BIT(8)
 /* Frames allocated between two looks at cond_resched() and signals. */
 #define TMM_BATCH		512
+
+/*
+ * The last space id handed out.  64 bits never wrap at any rate spaces can
+ * be created, so an id is never reused while the module is loaded: a trace
+ * or a debugfs path names one space for good.
+ */
+static atomic64_t tmm_space_last_id = ATOMIC64_INIT(0);
 
 /* PROT_WRITE and PROT_EXEC imply PROT_READ, as on x86. */
 static u32 tmm_prot_normalise(u32 prot)
@@ -316,6 +325,7 @@ static struct tmm_space *tmm_space_alloc(struct tmm_torus *torus,
 	space->brk = TORUSMM_HEAP_START;
 	space->stack_start = TORUSMM_STACK_TOP - PAGE_SIZE;
 	space->stack_grows = true;
+	space->id = atomic64_inc_return(&tmm_space_last_id);
 	return space;
 
 uncharge_space:
@@ -387,6 +397,7 @@ struct tmm_space *tmm_space_create(struct tmm_torus *torus,
 		return ERR_PTR(err);
 	}
 	atomic_inc(&torus->nr_spaces);
+	tmm_debugfs_space_add(space);
 	return space;
 }
 EXPORT_SYMBOL_NS_GPL(tmm_space_create, TORUSMM);
@@ -402,6 +413,8 @@ void tmm_space_destroy(struct tmm_space *space)
 {
 	if (!space)
 		return;
+	/* Waits for readers of its files: no space lock may be held here. */
+	tmm_debugfs_space_remove(space);
 	atomic_dec(&space->torus->nr_spaces);
 	tmm_space_free_all(space);
 }
@@ -478,6 +491,8 @@ struct tmm_space *tmm_space_clone(struct tmm_space *src)
 		return ERR_PTR(err);
 	}
 	atomic_inc(&dst->torus->nr_spaces);
+	trace_torusmm_clone(src, dst);
+	tmm_debugfs_space_add(dst);
 	return dst;
 }
 EXPORT_SYMBOL_NS_GPL(tmm_space_clone, TORUSMM);
@@ -487,6 +502,7 @@ static void tmm_space_zap(struct tmm_space *space, u32 start, u64 end)
 {
 	if (start <= space->stack_start && space->stack_start < end)
 		space->stack_grows = false;
+	trace_torusmm_unmap(space, start, end);
 	tmm_space_changed(space, start, end);
 	tmm_pt_unmap_range(&space->pt, start, end);
 }
@@ -520,6 +536,7 @@ u32 tmm_space_brk(struct tmm_space *space, u32 addr)
 		    tmm_region_store(space, old_top, new_top,
 				     tmm_prot_entry(TMM_PROT_RW)))
 			goto out;
+		trace_torusmm_map(space, old_top, new_top, TMM_PROT_RW);
 	} else if (new_top < old_top) {
 		if (tmm_region_store(space, new_top, old_top, NULL))
 			goto out;
@@ -603,6 +620,7 @@ static int tmm_space_map(struct tmm_space *space, u32 start, u32 end,
 	err = tmm_region_store(space, start, end, tmm_prot_entry(prot));
 	if (err)
 		goto trim_tables;
+	trace_torusmm_map(space, start, end, prot);
 
 	if (start <= space->stack_start && space->stack_start < end)
 		space->stack_grows = false;
@@ -829,6 +847,7 @@ int tmm_space_mprotect(struct tmm_space *space, u32 addr, u64 length,
 	if (tmm_range_is_covered(space, addr, end))
 		err = tmm_region_store(space, addr, end, tmm_prot_entry(prot));
 	if (!err) {
+		trace_torusmm_protect(space, addr, end, prot);
 		tmm_pt_protect_range(&space->pt, addr, end,
 				     tmm_prot_to_pte(prot));
 		tmm_space_changed(space, addr, end);
@@ -1096,11 +1115,63 @@ void tmm_space_get_stats(struct tmm_space *space,
 			       PAGE_SHIFT;
 	stats->stack_start = space->stack_start;
 	up_read(&space->lock);
+	stats->id = space->id;
 	stats->nr_faults = atomic64_read(&space->nr_faults);
 	stats->nr_fault_errors = atomic64_read(&space->nr_fault_errors);
 	stats->nr_translations = atomic64_read(&space->nr_translations);
 }
 EXPORT_SYMBOL_NS_GPL(tmm_space_get_stats, TORUSMM);
+
+/**
+ * tmm_space_walk_regions() - call a function for each region, lowest first
+ * @space: the space
+ * @fn: called with each region's bounds and protection; non-zero stops
+ * @data: passed to @fn
+ *
+ * Context: process context; takes @space->lock shared, and holds it while
+ * @fn runs: @fn must not sleep on anything the lock's writers wait for, nor
+ * touch user memory.
+ * Return: 0, or what @fn returned to stop the walk.
+ */
+int tmm_space_walk_regions(struct tmm_space *space, tmm_space_region_fn fn,
+			   void *data)
+{
+	MA_STATE(mas, &space->regions, TORUSMM_USER_MIN, TORUSMM_USER_MIN);
+	void *entry;
+	int ret = 0;
+
+	down_read(&space->lock);
+	mas_for_each(&mas, entry, TMM_USER_END - 1) {
+		if (WARN_ON_ONCE(!tmm_entry_is_region(entry)))
+			continue;
+		ret = fn(mas.index, (u64)mas.last + 1, tmm_entry_prot(entry),
+			 data);
+		if (ret)
+			break;
+	}
+	up_read(&space->lock);
+	return ret;
+}
+
+struct tmm_region_dump {
+	struct torusmm_region *buf;
+	u32 capacity;
+	u32 n;
+};
+
+static int tmm_dump_one_region(u32 start, u64 end, u32 prot, void *data)
+{
+	struct tmm_region_dump *dump = data;
+
+	if (dump->n < dump->capacity) {
+		dump->buf[dump->n].start = start;
+		dump->buf[dump->n].end = end;
+		dump->buf[dump->n].prot = prot;
+		dump->buf[dump->n].reserved = 0;
+	}
+	dump->n++;
+	return 0;
+}
 
 /**
  * tmm_space_dump_regions() - list the regions, lowest first
@@ -1115,27 +1186,36 @@ EXPORT_SYMBOL_NS_GPL(tmm_space_get_stats, TORUSMM);
 int tmm_space_dump_regions(struct tmm_space *space, struct torusmm_region *buf,
 			   u32 capacity, u32 *count)
 {
-	MA_STATE(mas, &space->regions, TORUSMM_USER_MIN, TORUSMM_USER_MIN);
-	void *entry;
-	u32 n = 0;
+	struct tmm_region_dump dump = { .buf = buf, .capacity = capacity };
 
-	down_read(&space->lock);
-	mas_for_each(&mas, entry, TMM_USER_END - 1) {
-		if (WARN_ON_ONCE(!tmm_entry_is_region(entry)))
-			continue;
-		if (n < capacity) {
-			buf[n].start = mas.index;
-			buf[n].end = mas.last + 1;
-			buf[n].prot = tmm_entry_prot(entry);
-			buf[n].reserved = 0;
-		}
-		n++;
-	}
-	up_read(&space->lock);
-	*count = n;
-	return n > capacity ? -E2BIG : 0;
+	tmm_space_walk_regions(space, tmm_dump_one_region, &dump);
+	*count = dump.n;
+	return dump.n > capacity ? -E2BIG : 0;
 }
 EXPORT_SYMBOL_NS_GPL(tmm_space_dump_regions, TORUSMM);
+
+/**
+ * tmm_space_walk_ptes() - call a function for each leaf entry holding a frame
+ * @space: the space
+ * @start: page-aligned start
+ * @end: end (exclusive), at most 4 GiB
+ * @fn: as for tmm_pt_walk(); non-zero stops the walk
+ * @data: passed to @fn
+ *
+ * Context: process context; takes @space->lock shared and holds it while
+ * @fn runs; sleeps.
+ * Return: 0, or what @fn returned to stop the walk.
+ */
+int tmm_space_walk_ptes(struct tmm_space *space, u32 start, u64 end,
+			tmm_pt_walk_fn fn, void *data)
+{
+	int ret;
+
+	down_read(&space->lock);
+	ret = tmm_pt_walk(&space->pt, start, end, fn, data);
+	up_read(&space->lock);
+	return ret;
+}
 
 struct tmm_pte_dump {
 	struct torusmm_pte *buf;
@@ -1172,9 +1252,7 @@ int tmm_space_dump_ptes(struct tmm_space *space, u32 start, u64 end,
 {
 	struct tmm_pte_dump dump = { .buf = buf, .capacity = capacity };
 
-	down_read(&space->lock);
-	tmm_pt_walk(&space->pt, start, end, tmm_dump_one_pte, &dump);
-	up_read(&space->lock);
+	tmm_space_walk_ptes(space, start, end, tmm_dump_one_pte, &dump);
 	*count = dump.n;
 	return dump.n > capacity ? -E2BIG : 0;
 }

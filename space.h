@@ -16,6 +16,7 @@
 
 #include "pagetable.h"
 
+struct dentry;
 struct iov_iter;
 struct page;
 struct tmm_limits;
@@ -79,6 +80,8 @@ struct tmm_space_observer {
  * @nr_faults: demand-zero faults taken
  * @nr_fault_errors: translations and accesses that ended in a fault
  * @nr_translations: successful translations
+ * @id: unique while the module is loaded, never reused; set at creation
+ * @debugfs: the space's debugfs directory, spaces/<@id>, or NULL
  */
 struct tmm_space {
 	struct rw_semaphore lock;
@@ -95,6 +98,8 @@ struct tmm_space {
 	atomic64_t nr_faults;
 	atomic64_t nr_fault_errors;
 	atomic64_t nr_translations;
+	u64 id;
+	struct dentry *debugfs;
 };
 
 /**
@@ -178,6 +183,14 @@ int tmm_space_dump_regions(struct tmm_space *space, struct torusmm_region *buf,
 			   u32 capacity, u32 *count);
 int tmm_space_dump_ptes(struct tmm_space *space, u32 start, u64 end,
 			struct torusmm_pte *buf, u32 capacity, u32 *count);
+
+/* Called for each region, lowest first; non-zero stops the walk. */
+typedef int (*tmm_space_region_fn)(u32 start, u64 end, u32 prot, void *data);
+
+int tmm_space_walk_regions(struct tmm_space *space, tmm_space_region_fn fn,
+			   void *data);
+int tmm_space_walk_ptes(struct tmm_space *space, u32 start, u64 end,
+			tmm_pt_walk_fn fn, void *data);
 
 /* space.c, for mmu.c: what a fault may do at an address */
 int tmm_space_fault_prot(struct tmm_space *space, u32 page, u32 *prot,

@@ -103,7 +103,18 @@ static_assert(sizeof(struct torusmm_mprotect) == 24);
 static_assert(sizeof(struct torusmm_translate) == 32);
 static_assert(sizeof(struct torusmm_rw) == 48);
 static_assert(sizeof(struct torusmm_clone) == 8);
-static_assert(sizeof(struct torusmm_space_stats) == 56);
+static_assert(sizeof(struct torusmm_space_stats) == 64);
+
+/*
+ * TORUSMM_GET_STATS as binaries built before @id was added call it: the ioctl
+ * number encodes the size, 56 bytes then.  Both numbers are served, each
+ * with the bytes its size covers, as DRM serves an ioctl whose structure
+ * grew at the end.
+ */
+#define TMM_SPACE_STATS_V1_SIZE	offsetof(struct torusmm_space_stats, id)
+#define TMM_GET_STATS_V1	_IOC(_IOC_READ, TORUSMMIO, 0x18, \
+				     TMM_SPACE_STATS_V1_SIZE)
+static_assert(TMM_SPACE_STATS_V1_SIZE == 56);
 static_assert(sizeof(struct torusmm_region) == 16);
 static_assert(sizeof(struct torusmm_pte) == 8);
 static_assert(sizeof(struct torusmm_dump) == 32);
@@ -286,6 +297,7 @@ static long tmm_check_extension(unsigned long cap)
 	case TORUSMM_CAP_ZERO_FRAME:
 	case TORUSMM_CAP_DIRTY_LOG:
 	case TORUSMM_CAP_ACCESS_LOG:
+	case TORUSMM_CAP_SPACE_ID:
 		return 1;
 	case TORUSMM_CAP_DUMP_MAX:
 		return TORUSMM_DUMP_MAX;
@@ -661,12 +673,14 @@ static int tmm_ioctl_clone(struct file *file, void __user *argp)
 	return tmm_space_install(tmm_space_clone(sf->space));
 }
 
-static int tmm_ioctl_stats(struct tmm_space *space, void __user *argp)
+/* TORUSMM_GET_STATS, of either size: @size bytes of the current layout. */
+static int tmm_ioctl_stats(struct tmm_space *space, void __user *argp,
+			   size_t size)
 {
 	struct torusmm_space_stats stats;
 
 	tmm_space_get_stats(space, &stats);
-	return copy_to_user(argp, &stats, sizeof(stats)) ? -EFAULT : 0;
+	return copy_to_user(argp, &stats, size) ? -EFAULT : 0;
 }
 
 static int tmm_ioctl_dump(struct tmm_space *space, void __user *argp,
@@ -1032,7 +1046,8 @@ static long tmm_space_ioctl(struct file *file, unsigned int cmd,
 	case TORUSMM_CLONE:
 		return tmm_ioctl_clone(file, argp);
 	case TORUSMM_GET_STATS:
-		return tmm_ioctl_stats(space, argp);
+	case TMM_GET_STATS_V1:
+		return tmm_ioctl_stats(space, argp, _IOC_SIZE(cmd));
 	case TORUSMM_DUMP_REGIONS:
 		return tmm_ioctl_dump(space, argp, false);
 	case TORUSMM_DUMP_PTES:

@@ -11,6 +11,7 @@
  * dump), and a failure prints the errno's name.  "help" lists the commands.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -600,7 +601,8 @@ static int cmd_stats(struct ctl *c, char **argv)
 	ret = torusmm_stats(c->spaces[n], &s);
 	if (ret)
 		return fail(c, "stats", ret);
-	printf("space %d: torus %u, ", n, s.torus);
+	printf("space %d (id %llu): torus %u, ", n, (unsigned long long)s.id,
+	       s.torus);
 	if (s.max_frames)
 		printf("quota %u frames\n", s.max_frames);
 	else
@@ -656,6 +658,120 @@ static int cmd_info(struct ctl *c, char **argv)
 	return 0;
 }
 
+#define DEBUGFS_DIR	"/sys/kernel/debug/torusmm"
+
+/* Copy a debugfs file to standard output, under a heading. */
+static int cat_debugfs(struct ctl *c, const char *dir, const char *file)
+{
+	char path[256], buf[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f) {
+		error(c, "debug: %s: %s%s", path, strerror(errno),
+		      errno == EACCES ? " (root only)" : "");
+		return -1;
+	}
+	printf("== %s\n", path);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(f);
+	return 0;
+}
+
+/* The names in a debugfs directory that pass @keep, on one line. */
+static int list_debugfs(struct ctl *c, const char *dir, const char *label,
+			bool (*keep)(const char *name))
+{
+	char path[256];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "%s", dir);
+	dp = opendir(path);
+	if (!dp) {
+		error(c, "debug: %s: %s (is debugfs mounted, are you root?)",
+		      path, strerror(errno));
+		return -1;
+	}
+	printf("%s:", label);
+	while ((d = readdir(dp)))
+		if (keep(d->d_name))
+			printf(" %s", d->d_name);
+	printf("\n");
+	closedir(dp);
+	return 0;
+}
+
+static bool is_torus_dir(const char *name)
+{
+	return !strncmp(name, "torus", 5);
+}
+
+static bool is_space_dir(const char *name)
+{
+	return isdigit((unsigned char)name[0]);
+}
+
+/*
+ * debug: list the tori and spaces debugfs knows; debug torus N: its stats
+ * and frame map; debug space [ID]: the stats, maps and ptes of space ID
+ * (default: the current space's id).
+ */
+static int cmd_debug(struct ctl *c, char **argv)
+{
+	struct torusmm_space_stats s;
+	char dir[64];
+	__u64 id;
+	int ret;
+
+	if (!argv[1]) {
+		int i;
+
+		if (list_debugfs(c, "", "tori", is_torus_dir) ||
+		    list_debugfs(c, "/spaces", "spaces (ids)", is_space_dir))
+			return -1;
+		for (i = 0; i < c->nr_spaces; i++)
+			if (c->spaces[i] >= 0 && !torusmm_stats(c->spaces[i], &s))
+				printf("  space %d here is id %llu\n", i,
+				       (unsigned long long)s.id);
+		return 0;
+	}
+	if (!strcmp(argv[1], "torus")) {
+		if (!argv[2]) {
+			error(c, "debug torus: which torus?");
+			return -1;
+		}
+		if (parse_u64(c, argv[2], &id))
+			return -1;
+		snprintf(dir, sizeof(dir), "torus%llu", (unsigned long long)id);
+		return cat_debugfs(c, dir, "stats") ||
+		       cat_debugfs(c, dir, "map") ? -1 : 0;
+	}
+	if (!strcmp(argv[1], "space")) {
+		if (argv[2]) {
+			if (parse_u64(c, argv[2], &id))
+				return -1;
+		} else {
+			ret = current_fd(c);
+			if (ret < 0)
+				return -1;
+			ret = torusmm_stats(ret, &s);
+			if (ret)
+				return fail(c, "stats", ret);
+			id = s.id;
+		}
+		snprintf(dir, sizeof(dir), "spaces/%llu", (unsigned long long)id);
+		return cat_debugfs(c, dir, "stats") ||
+		       cat_debugfs(c, dir, "maps") ||
+		       cat_debugfs(c, dir, "ptes") ? -1 : 0;
+	}
+	error(c, "debug: '%s' is neither torus nor space", argv[1]);
+	return -1;
+}
+
 static int cmd_help(struct ctl *c, char **argv);
 
 static const struct command commands[] = {
@@ -686,6 +802,9 @@ static const struct command commands[] = {
 	  cmd_stats, 0, 1 },
 	{ "info", "[torus]", "API version and torus statistics", cmd_info,
 	  0, 1 },
+	{ "debug", "[torus <n> | space [id]]",
+	  "debugfs (root): list tori and space ids, or show one's files",
+	  cmd_debug, 0, 2 },
 	{ "help", "[command]", "this list, or one command's line of it",
 	  cmd_help, 0, 1 },
 };

@@ -25,7 +25,7 @@ import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = ('torusmm.c', 'space.c', 'mmu.c', 'shadow.c', 'user.c', 'pagetable.c',
-           'frame_alloc.c')
+           'frame_alloc.c', 'debugfs.c')
 IOCTL_FIELDS = (':Capability:', ':Type:', ':Parameters:', ':Returns:')
 HEADING_UNDERLINE = re.compile(r'^([=\-~^"\'`#*+])\1{2,}\s*$')
 

@@ -90,6 +90,7 @@
 #define TORUSMM_CAP_DIRTY_LOG		9	/* GET/CLEAR_DIRTY_LOG */
 #define TORUSMM_CAP_ACCESS_LOG		10	/* GET_ACCESS_LOG */
 #define TORUSMM_CAP_BATCH		11	/* returns TORUSMM_BATCH_MAX */
+#define TORUSMM_CAP_SPACE_ID		12	/* GET_STATS reports @id */
 
 /* Upper bound on the entries one dump ioctl returns. */
 #define TORUSMM_DUMP_MAX		65536u
@@ -268,6 +269,11 @@ struct torusmm_clone {
  * @nr_faults: demand-zero faults taken
  * @nr_fault_errors: translations and accesses that ended in a fault
  * @nr_translations: successful translations (including those of READ/WRITE)
+ * @id: the space's identifier, unique while the module stays loaded (the
+ *	name of its debugfs directory and the space_id of its trace events)
+ *
+ * @id was added at the end: a caller built against the 56-byte layout, with
+ * the ioctl number that size encodes, still gets the first 56 bytes.
  */
 struct torusmm_space_stats {
 	__u32 torus;
@@ -281,6 +287,7 @@ struct torusmm_space_stats {
 	__u64 nr_faults;
 	__u64 nr_fault_errors;
 	__u64 nr_translations;
+	__u64 id;
 };
 
 /**
