@@ -213,15 +213,15 @@ make_install() {
 }
 
 # DKMS with the tree's dkms.conf, against Debian's installed headers, in
-# scratch trees.  DKMS signs what it builds, with a key it makes in
-# /var/lib/dkms unless told another (mok_signing_key in the environment),
-# and runs depmod on the real /lib/modules/<release> unless --no-depmod.
-# dkms install wants root, whatever --installtree says.
+# scratch trees under build/dkms.  DKMS signs what it builds with a key it
+# makes in /var/lib/dkms unless told another (mok_signing_key in the
+# environment), and runs depmod on the real /lib/modules/<release> unless
+# --no-depmod.  dkms install and autoinstall want root, whatever
+# --installtree says; a user who is not root gets add, build and remove.
 dkms_package() {
-	local ver top=$build/dkms log=$logs/dkms.log arch m magic built
+	local ver top=$build/dkms log=$logs/dkms.log m magic built
 	local PATH=$PATH:/usr/sbin:/sbin
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
-	arch=$(uname -m)
 	if [ -z "$ver" ]; then
 		fail "dkms.conf has no PACKAGE_VERSION"
 		return
@@ -230,18 +230,41 @@ dkms_package() {
 	mkdir -p "$top/usr/src" "$top/var/lib/dkms" "$top/lib/modules/$stock_release" "$top/tmp"
 	tmm_sync_sources "$top/usr/src/torusmm-$ver"
 	cp dkms.conf "$top/usr/src/torusmm-$ver/"
-	local trees=(--dkmstree "$top/var/lib/dkms" --sourcetree "$top/usr/src"
-		--installtree "$top/lib/modules")
-	local dkms=(env mok_signing_key="$top/mok.key" mok_certificate="$top/mok.pub"
-		TMPDIR="$top/tmp" dkms)
-	if ! "${dkms[@]}" add "torusmm/$ver" "${trees[@]}" -k "$stock_release" >>"$log" 2>&1 ||
-		! "${dkms[@]}" build "torusmm/$ver" "${trees[@]}" -k "$stock_release" -j 2 \
+	built=$top/var/lib/dkms/torusmm/$ver/$stock_release/$(uname -m)/module
+
+	# run_dkms ACTION ARGS...: dkms on the scratch trees, logged; a failure
+	# is reported with the log's tail.
+	run_dkms() {
+		echo "+ dkms $*" >>"$log"
+		if env mok_signing_key="$top/mok.key" mok_certificate="$top/mok.pub" \
+			TMPDIR="$top/tmp" dkms "$@" --dkmstree "$top/var/lib/dkms" \
+			--sourcetree "$top/usr/src" --installtree "$top/lib/modules" \
 			>>"$log" 2>&1; then
-		fail "dkms add/build torusmm/$ver -k $stock_release (see $log)"
+			return 0
+		fi
+		fail "dkms $* (see $log)"
 		tail -n 20 "$log"
-		return
-	fi
-	built=$top/var/lib/dkms/torusmm/$ver/$stock_release/$arch/module
+		return 1
+	}
+	# removed: dkms remove --all took torusmm out of both scratch trees.
+	removed() {
+		run_dkms remove "torusmm/$ver" --all --no-depmod || return 1
+		if [ -e "$top/var/lib/dkms/torusmm" ] ||
+			[ -n "$(find "$top/lib/modules" -name 'torusmm*.ko')" ]; then
+			fail "dkms remove torusmm/$ver --all left torusmm in $top"
+			return 1
+		fi
+	}
+	# dkms_installed: the modules DKMS installed, for the stock kernel, and
+	# a depmod of the scratch root that loads the core first.
+	dkms_installed() {
+		depmod -b "$top" -a "$stock_release" >>"$log" 2>&1 ||
+			{ fail "depmod -b $top (see $log)"; return 1; }
+		installed_tree "$1" "$top" updates/dkms
+	}
+
+	run_dkms add "torusmm/$ver" -k "$stock_release" &&
+		run_dkms build "torusmm/$ver" -k "$stock_release" -j 2 || return 0
 	for m in torusmm_core torusmm; do
 		magic=$(modinfo -F vermagic "$built/$m.ko" 2>/dev/null) || magic=''
 		if [ "${magic%% *}" != "$stock_release" ]; then
@@ -251,22 +274,20 @@ dkms_package() {
 	done
 	pass "dkms add, dkms build torusmm/$ver -k $stock_release: torusmm_core.ko, torusmm.ko with its vermagic"
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "note: dkms install needs root (dkms checks the user id even with --installtree): not run"
-	elif ! "${dkms[@]}" install --no-depmod "torusmm/$ver" "${trees[@]}" \
-		-k "$stock_release" >>"$log" 2>&1 ||
-		! depmod -b "$top" -a "$stock_release" >>"$log" 2>&1; then
-		fail "dkms install torusmm/$ver -k $stock_release, depmod (see $log)"
-		tail -n 20 "$log"
-	elif installed_tree "dkms install" "$top" updates/dkms; then
-		pass "dkms install: updates/dkms/torusmm_core.ko, torusmm.ko in $top/lib/modules/$stock_release, modules.dep loads the core first"
+		echo "note: dkms install and autoinstall need root (dkms checks the user id even with --installtree): not run"
+	elif run_dkms install "torusmm/$ver" -k "$stock_release" --no-depmod &&
+		dkms_installed "dkms install"; then
+		pass "dkms install torusmm/$ver -k $stock_release: updates/dkms/torusmm_core.ko, torusmm.ko, modules.dep loads the core first"
 	fi
-	if ! "${dkms[@]}" remove "torusmm/$ver" --all --no-depmod "${trees[@]}" >>"$log" 2>&1; then
-		fail "dkms remove torusmm/$ver --all (see $log)"
-	elif [ -e "$top/var/lib/dkms/torusmm" ] ||
-		[ -n "$(find "$top/lib/modules" -name 'torusmm*.ko')" ]; then
-		fail "dkms remove torusmm/$ver --all left torusmm in $top"
-	else
-		pass "dkms remove torusmm/$ver --all: nothing of torusmm left in the scratch trees"
+	removed || return 0
+	pass "dkms remove torusmm/$ver --all: nothing of torusmm left in the scratch trees"
+	[ "$(id -u)" -eq 0 ] || return 0
+	# What the kernel packages' hooks run for a new kernel: AUTOINSTALL=yes
+	# has torusmm built and installed for it.
+	if run_dkms add "torusmm/$ver" &&
+		run_dkms autoinstall -k "$stock_release" --no-depmod &&
+		dkms_installed "dkms autoinstall" && removed; then
+		pass "dkms autoinstall -k $stock_release: AUTOINSTALL built and installed torusmm/$ver"
 	fi
 }
 
