@@ -3,9 +3,11 @@
 #
 # The body of `make check`: build the test kernels, build the modules
 # against both with W=1, run the static checks, build the userspace
-# clients and tests, test the result checker, run the KUnit suites and
-# the kselftests in the debug VM and the kselftests in the stock VM, load
-# and unload twice and look for leaks, and prove with a deliberately broken
+# clients and tests, test the result checker, install the modules with
+# make install and DKMS into scratch trees, run the KUnit suites and the
+# kselftests in the debug VM and the kselftests in the stock VM (which also
+# modprobes the installed modules), load and unload twice and look for
+# leaks, and prove with a deliberately broken
 # module that each kind of bug is caught.  Every step prints a heading
 # and PASS/FAIL lines, and goes on after a failure where that makes sense.
 #
