@@ -7,9 +7,9 @@
 # make install and DKMS into scratch trees, run the KUnit suites and the
 # kselftests in the debug VM and the kselftests in the stock VM (which also
 # modprobes the installed modules), load and unload twice and look for
-# leaks, and prove with a deliberately broken
-# module that each kind of bug is caught.  Every step prints a heading
-# and PASS/FAIL lines, and goes on after a failure where that makes sense.
+# leaks, and prove with a deliberately broken module that each kind of bug
+# is caught.  Every step prints a heading and PASS/FAIL lines, and goes on
+# after a failure where that makes sense.
 #
 # The last line, "check: N passed, N failed", counts KUnit cases, kselftest
 # cases, result-checker self-tests, expected-failure runs and static
