@@ -410,7 +410,9 @@ EOF
 # The modules as make install put them in /lib/modules/$(uname -r), with
 # depmod's modules.dep: modprobe loads the core first, and modprobe -r
 # takes both away.
+echo "modprobe torusmm from /lib/modules/$(uname -r):"
 run modprobe torusmm
+grep -E '^torusmm(_core)? ' /proc/modules
 for m in torusmm_core torusmm; do
 	grep -q "^$m " /proc/modules ||
 		{ echo "TORUSMM-STEP-FAILED rc=1 modprobe torusmm did not load $m"; fail=1; }
@@ -422,6 +424,7 @@ for m in torusmm_core torusmm; do
 	! grep -q "^$m " /proc/modules ||
 		{ echo "TORUSMM-STEP-FAILED rc=1 modprobe -r torusmm left $m loaded"; fail=1; }
 done
+echo "modprobe -r torusmm: $(grep -c '^torusmm' /proc/modules) torusmm modules left"
 EOF
 	fi
 	if [ "$kind" = debug ]; then
