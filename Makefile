@@ -6,7 +6,8 @@
 # make fuzz       the model-checking fuzzer in the debug VM
 #                 (SEED=, OPS= or TIME= seconds, THREADS=, PARAMS= of torusmm.ko)
 # make deps       install the Debian packages the above need
-# make install    install the modules into KDIR's /lib/modules and depmod
+# make install    install the modules for KDIR's kernel under
+#                 $(INSTALL_MOD_PATH)/lib/modules/<release>/extra and depmod there
 
 # The running kernel's build directory when it has one; otherwise the
 # installed Debian headers (a build machine often runs another kernel).
@@ -19,6 +20,13 @@ else
 KDIR ?= /lib/modules/$(DEBIAN_ABI)/build
 endif
 
+# The release the modules are built for: their vermagic, and the directory
+# under /lib/modules they belong in.  Kbuild's own guess, kernelrelease, is
+# wrong for Debian's headers (include/config/kernel.release says 6.1.192
+# where the kernel is 6.1.0-57-amd64); UTS_RELEASE is what vermagic holds.
+KRELEASE = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+		$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+
 .PHONY: all modules clients install deps demo check fuzz clean
 
 all: modules
@@ -29,9 +37,18 @@ modules:
 clients:
 	$(MAKE) -C clients
 
+# Kbuild's modules_install skips depmod without a System.map, which headers
+# lack; depmod here, on the same root, so that modprobe finds the core (and
+# from /usr/sbin, which a user's PATH may lack).  Kbuild would take a
+# relative INSTALL_MOD_PATH relative to KDIR.
 install: modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
-	depmod -a $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+	@test -n "$(KRELEASE)" || \
+		{ echo "no UTS_RELEASE in $(KDIR)/include/generated/utsrelease.h" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KRELEASE) \
+		$(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(abspath $(INSTALL_MOD_PATH))) \
+		modules_install
+	PATH="$$PATH:/usr/sbin:/sbin" depmod \
+		$(if $(INSTALL_MOD_PATH),-b $(abspath $(INSTALL_MOD_PATH))) -a $(KRELEASE)
 
 deps:
 	scripts/deps.sh

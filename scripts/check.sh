@@ -3,11 +3,13 @@
 #
 # The body of `make check`: build the test kernels, build the modules
 # against both with W=1, run the static checks, build the userspace
-# clients and tests, test the result checker, run the KUnit suites and
-# the kselftests in the debug VM and the kselftests in the stock VM, load
-# and unload twice and look for leaks, and prove with a deliberately broken
-# module that each kind of bug is caught.  Every step prints a heading
-# and PASS/FAIL lines, and goes on after a failure where that makes sense.
+# clients and tests, test the result checker, install the modules with
+# make install and DKMS into scratch trees, run the KUnit suites and the
+# kselftests in the debug VM and the kselftests in the stock VM (which also
+# modprobes the installed modules), load and unload twice and look for
+# leaks, and prove with a deliberately broken module that each kind of bug
+# is caught.  Every step prints a heading and PASS/FAIL lines, and goes on
+# after a failure where that makes sense.
 #
 # The last line, "check: N passed, N failed", counts KUnit cases, kselftest
 # cases, result-checker self-tests, expected-failure runs and static
@@ -160,9 +162,158 @@ heading "5. Result checker self-tests"
 tests/harness/test-check-log.sh 2>&1 | tee "$logs/test-check-log.log" || true
 add_counts "$logs/test-check-log.log" "result checker self-tests"
 
-# write_plan KIND NR_SUITES: the test plan /init runs in the VM.
+# The stock kernel's release, and the root `make install` installs into:
+# the stock VM loads torusmm from its /lib/modules/<release> with modprobe.
+stock_release=$(tmm_stock_abi)
+install_root=$build/install-root
+installed=0
+
+# installed_tree LABEL ROOT SUBDIR: both modules are in SUBDIR of ROOT's
+# /lib/modules/<stock release>, built for that kernel, and its modules.dep
+# makes modprobe load the core before torusmm.
+installed_tree() {
+	local label=$1 root=$2 sub=$3 lib magic m got want
+	lib=$2/lib/modules/$stock_release
+	for m in torusmm_core torusmm; do
+		if [ ! -f "$lib/$sub/$m.ko" ]; then
+			fail "$label: no $m.ko in $lib/$sub"
+			return 1
+		fi
+		magic=$(modinfo -F vermagic "$lib/$sub/$m.ko")
+		if [ "${magic%% *}" != "$stock_release" ]; then
+			fail "$label: $sub/$m.ko has vermagic '${magic%% *}', not $stock_release"
+			return 1
+		fi
+	done
+	want="insmod $lib/$sub/torusmm_core.ko insmod $lib/$sub/torusmm.ko"
+	got=$(modprobe -C /dev/null -d "$root" -S "$stock_release" --show-depends \
+		torusmm 2>&1 | sed 's/ *$//' | paste -sd ' ') || true
+	if [ "$got" != "$want" ]; then
+		fail "$label: modprobe --show-depends torusmm in $root says '$got', not the core then torusmm"
+		return 1
+	fi
+}
+
+# make install as a packager runs it, from a copy of the tree: built for the
+# stock kernel, installed under INSTALL_MOD_PATH, depmod run on that root.
+make_install() {
+	local dir=$build/install log=$logs/make-install.log
+	# depmod and modprobe live in /usr/sbin, which a user's PATH may lack.
+	local PATH=$PATH:/usr/sbin:/sbin
+	tmm_sync_sources "$dir"
+	cp Makefile "$dir/"
+	rm -rf "$install_root"
+	if ! make -j2 -C "$dir" KDIR="$stock_kdir" INSTALL_MOD_PATH="$install_root" \
+		install >"$log" 2>&1; then
+		fail "make install KDIR=$stock_kdir INSTALL_MOD_PATH=$install_root (see $log)"
+		tail -n 20 "$log"
+		return
+	fi
+	installed_tree "make install" "$install_root" extra || return 0
+	installed=1
+	pass "make install: extra/torusmm_core.ko, extra/torusmm.ko for $stock_release in $install_root, modules.dep loads the core first"
+}
+
+# DKMS with the tree's dkms.conf, against Debian's installed headers, in
+# scratch trees under build/dkms.  DKMS signs what it builds with a key it
+# makes in /var/lib/dkms unless told another (mok_signing_key in the
+# environment), and runs depmod on the real /lib/modules/<release> unless
+# --no-depmod.  dkms install and autoinstall want root, whatever
+# --installtree says; a user who is not root gets add, build and remove.
+dkms_package() {
+	local ver top=$build/dkms log=$logs/dkms.log m magic built
+	local PATH=$PATH:/usr/sbin:/sbin
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+	if [ -z "$ver" ]; then
+		fail "dkms.conf has no PACKAGE_VERSION"
+		return
+	fi
+	rm -rf "$top" "$log"
+	mkdir -p "$top/usr/src" "$top/var/lib/dkms" "$top/lib/modules/$stock_release" "$top/tmp"
+	tmm_sync_sources "$top/usr/src/torusmm-$ver"
+	cp dkms.conf "$top/usr/src/torusmm-$ver/"
+	built=$top/var/lib/dkms/torusmm/$ver/$stock_release/$(uname -m)/module
+
+	# run_dkms ACTION ARGS...: dkms on the scratch trees, logged; a failure
+	# is reported with the log's tail.
+	run_dkms() {
+		echo "+ dkms $*" >>"$log"
+		if env mok_signing_key="$top/mok.key" mok_certificate="$top/mok.pub" \
+			TMPDIR="$top/tmp" dkms "$@" --dkmstree "$top/var/lib/dkms" \
+			--sourcetree "$top/usr/src" --installtree "$top/lib/modules" \
+			>>"$log" 2>&1; then
+			return 0
+		fi
+		fail "dkms $* (see $log)"
+		tail -n 20 "$log"
+		return 1
+	}
+	# removed: dkms remove --all took torusmm out of both scratch trees.
+	removed() {
+		run_dkms remove "torusmm/$ver" --all --no-depmod || return 1
+		if [ -e "$top/var/lib/dkms/torusmm" ] ||
+			[ -n "$(find "$top/lib/modules" -name 'torusmm*.ko')" ]; then
+			fail "dkms remove torusmm/$ver --all left torusmm in $top"
+			return 1
+		fi
+	}
+	# dkms_installed: the modules DKMS installed, for the stock kernel, and
+	# a depmod of the scratch root that loads the core first.
+	dkms_installed() {
+		depmod -b "$top" -a "$stock_release" >>"$log" 2>&1 ||
+			{ fail "depmod -b $top (see $log)"; return 1; }
+		installed_tree "$1" "$top" updates/dkms
+	}
+
+	run_dkms add "torusmm/$ver" -k "$stock_release" &&
+		run_dkms build "torusmm/$ver" -k "$stock_release" -j 2 || return 0
+	for m in torusmm_core torusmm; do
+		magic=$(modinfo -F vermagic "$built/$m.ko" 2>/dev/null) || magic=''
+		if [ "${magic%% *}" != "$stock_release" ]; then
+			fail "dkms build: $built/$m.ko missing or built for '${magic%% *}', not $stock_release"
+			return
+		fi
+	done
+	pass "dkms add, dkms build torusmm/$ver -k $stock_release: torusmm_core.ko, torusmm.ko with its vermagic"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "note: dkms install and autoinstall need root (dkms checks the user id even with --installtree): not run"
+	elif run_dkms install "torusmm/$ver" -k "$stock_release" --no-depmod &&
+		dkms_installed "dkms install"; then
+		pass "dkms install torusmm/$ver -k $stock_release: updates/dkms/torusmm_core.ko, torusmm.ko, modules.dep loads the core first"
+	fi
+	removed || return 0
+	pass "dkms remove torusmm/$ver --all: nothing of torusmm left in the scratch trees"
+	[ "$(id -u)" -eq 0 ] || return 0
+	# What the kernel packages' hooks run for a new kernel: AUTOINSTALL=yes
+	# has torusmm built and installed for it.
+	if run_dkms add "torusmm/$ver" &&
+		run_dkms autoinstall -k "$stock_release" --no-depmod &&
+		dkms_installed "dkms autoinstall" && removed; then
+		pass "dkms autoinstall -k $stock_release: AUTOINSTALL built and installed torusmm/$ver"
+	fi
+}
+
+# What the host's own DKMS, source and module trees hold: none of the above
+# may change them.
+host_trees() {
+	find /var/lib/dkms /usr/src /lib/modules -xdev -printf '%p %s %T@ %y\n' \
+		2>/dev/null | sort | sha256sum
+}
+
+heading "6. Install: make install and DKMS, into scratch trees"
+host_before=$(host_trees)
+make_install
+dkms_package
+if [ "$(host_trees)" = "$host_before" ]; then
+	pass "the host's /var/lib/dkms, /usr/src and /lib/modules are as they were"
+else
+	fail "the host's /var/lib/dkms, /usr/src or /lib/modules changed during the install step"
+fi
+
+# write_plan KIND NR_SUITES [MODPROBE]: the test plan /init runs in the VM;
+# with MODPROBE=1, modprobe loads and removes torusmm from /lib/modules.
 write_plan() {
-	local kind=$1 nr_suites=$2
+	local kind=$1 nr_suites=$2 modprobe=${3:-0}
 	cat <<'EOF'
 # Test plan written by scripts/check.sh; run by /init in the test VM.
 fail=0
@@ -254,6 +405,28 @@ if [ -x /clients/torusmmctl ]; then
 fi
 unload
 EOF
+	if [ "$modprobe" = 1 ]; then
+		cat <<'EOF'
+# The modules as make install put them in /lib/modules/$(uname -r), with
+# depmod's modules.dep: modprobe loads the core first, and modprobe -r
+# takes both away.
+echo "modprobe torusmm from /lib/modules/$(uname -r):"
+run modprobe torusmm
+grep -E '^torusmm(_core)? ' /proc/modules
+for m in torusmm_core torusmm; do
+	grep -q "^$m " /proc/modules ||
+		{ echo "TORUSMM-STEP-FAILED rc=1 modprobe torusmm did not load $m"; fail=1; }
+done
+[ -c /dev/torusmm ] ||
+	{ echo "TORUSMM-STEP-FAILED rc=1 modprobe torusmm: no /dev/torusmm"; fail=1; }
+run modprobe -r torusmm
+for m in torusmm_core torusmm; do
+	! grep -q "^$m " /proc/modules ||
+		{ echo "TORUSMM-STEP-FAILED rc=1 modprobe -r torusmm left $m loaded"; fail=1; }
+done
+echo "modprobe -r torusmm: $(grep -c '^torusmm' /proc/modules) torusmm modules left"
+EOF
+	fi
 	if [ "$kind" = debug ]; then
 		cat <<EOF
 # The fuzzer, with two tori so that TORUSMM_TORUS_ANY has a choice; its
@@ -285,18 +458,22 @@ EOF
 vm_run() {
 	local kind=$1 dir=$2 nr_suites=0 initrd plan log counts status timeout
 	local modules=(-m "$dir/torusmm_core.ko" -m "$dir/torusmm.ko")
-	local checker_args=(--expect-free-pages) extra=()
+	local checker_args=(--expect-free-pages) extra=() modprobe=0
 	if [ "$kind" = debug ]; then
 		nr_suites=$(kunit_suites "$dir-kunit/torusmm_core.ko")
 		extra+=(-a "$dir-kunit/torusmm_core.ko=/modules/kunit/torusmm_core.ko")
 		extra+=("${fuzz_dirs[@]}")
 		checker_args+=(--expect-kunit)
 	fi
+	if [ "$kind" = stock ] && [ $installed -eq 1 ]; then
+		extra+=(-a "$install_root/lib/modules/$stock_release=/lib/modules/$stock_release")
+		modprobe=1
+	fi
 	plan=$build/plan-$kind.sh
 	initrd=$build/initramfs-$kind.cpio.gz
 	log=$logs/vm-$kind.log
 	counts=$build/counts-$kind
-	write_plan "$kind" "$nr_suites" >"$plan"
+	write_plan "$kind" "$nr_suites" $modprobe >"$plan"
 	if ! scripts/mkinitramfs.sh -o "$initrd" -p "$plan" "${modules[@]}" \
 		"${test_dirs[@]}" "${clients[@]}" "${extra[@]}"; then
 		fail "$kind VM: could not build its initramfs"
@@ -375,7 +552,7 @@ tally() {
 	fi
 }
 
-heading "6. Debug VM: KUnit, kselftests, load/unload, kmemleak, free pages"
+heading "7. Debug VM: KUnit, kselftests, load/unload, kmemleak, free pages"
 if [ $debug_ok -eq 1 ]; then
 	vm_run debug "$build/debug"
 	fuzz_result "$logs/vm-debug.log"
@@ -383,14 +560,14 @@ else
 	fail "debug VM: skipped, the debug modules did not build"
 fi
 
-heading "7. Stock VM: kselftests, load/unload, free pages"
+heading "8. Stock VM: kselftests, load/unload, modprobe, free pages"
 if [ $stock_ok -eq 1 ]; then
 	vm_run stock "$build/stock"
 else
 	fail "stock VM: skipped, the stock modules did not build"
 fi
 
-heading "8. Expected-failure runs: a deliberately broken module"
+heading "9. Expected-failure runs: a deliberately broken module"
 tests/harness/run-broken.sh 2>&1 | tee "$logs/run-broken.log" || true
 add_counts "$logs/run-broken.log" "expected-failure runs"
 
