@@ -356,10 +356,14 @@ unsigned int tmm_space_translate_many(struct tmm_space *space,
 				slow = true;
 				break;
 			}
-			if (x->err)
+			if (x->err) {
 				nr_faults++;
-			else
+				trace_torusmm_access_refused(space, x->va,
+							     x->access,
+							     x->tr.fault);
+			} else {
 				nr_ok++;
+			}
 			i++;
 			if ((x->err && stop) || need_resched() ||
 			    rwsem_is_contended(&space->lock))

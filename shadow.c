@@ -98,7 +98,6 @@ static int tmm_shadow_insert(struct page *page,
 {
 	struct tmm_shadow_fault *fault = data;
 	struct vm_area_struct *vma = fault->vmf->vma;
-
 	struct tmm_shadow *shadow = vma->vm_private_data;
 
 	fault->ret = vmf_insert_pfn_prot(vma, fault->vmf->address & PAGE_MASK,
@@ -132,7 +131,6 @@ static int tmm_shadow_check(struct page *page,
 			    const struct tmm_translation *tr, void *data)
 {
 	struct tmm_shadow_fault *fault = data;
-
 	struct tmm_shadow *shadow = fault->vmf->vma->vm_private_data;
 
 	fault->ret = page_to_pfn(page) == pte_pfn(fault->vmf->orig_pte) ?
