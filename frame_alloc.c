@@ -420,26 +420,6 @@ u32 tmm_frame_refs(struct tmm_torus *torus, u32 frame)
 }
 
 /**
- * tmm_frame_page() - the page behind a frame number
- * @torus: the torus
- * @frame: the frame number
- *
- * Context: any context.
- * Return: the page (the zero frame's for TMM_ZERO_FRAME), or NULL when
- * @frame is outside @torus.
- */
-struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame)
-{
-	u32 index = frame - TMM_FRAME_FIRST;
-
-	if (frame == TMM_ZERO_FRAME)
-		return torus->zero_page;
-	if (frame < TMM_FRAME_FIRST || index >= torus->nr_frames)
-		return NULL;
-	return torus->pages[index];
-}
-
-/**
  * tmm_torus_get_stats() - a consistent snapshot of a torus's counters
  * @torus: the torus
  * @stats: out: the counters

@@ -112,10 +112,31 @@ int tmm_frame_alloc(struct tmm_torus *torus, enum tmm_frame_use use, u32 *frame)
 int tmm_frame_free(struct tmm_torus *torus, u32 frame);
 int tmm_frame_get(struct tmm_torus *torus, u32 frame);
 u32 tmm_frame_refs(struct tmm_torus *torus, u32 frame);
-struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame);
 void tmm_torus_get_stats(struct tmm_torus *torus, struct tmm_torus_stats *stats);
 void tmm_torus_frame_states(struct tmm_torus *torus, u32 first, u32 nr,
 			    u8 *states);
+
+/**
+ * tmm_frame_page() - the page behind a frame number
+ * @torus: the torus
+ * @frame: the frame number
+ *
+ * Inline: every walk of a page table calls it for each level.
+ *
+ * Context: any context.
+ * Return: the page (the zero frame's for TMM_ZERO_FRAME), or NULL when
+ * @frame is outside @torus.
+ */
+static inline struct page *tmm_frame_page(struct tmm_torus *torus, u32 frame)
+{
+	u32 index = frame - TMM_FRAME_FIRST;
+
+	if (frame == TMM_ZERO_FRAME)
+		return torus->zero_page;
+	if (frame < TMM_FRAME_FIRST || index >= torus->nr_frames)
+		return NULL;
+	return torus->pages[index];
+}
 
 /* Torus physical address of a frame number, and back. */
 static inline u64 tmm_frame_to_tpa(u32 frame)
