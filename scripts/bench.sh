@@ -92,10 +92,11 @@ for s in populate munmap fault-write fault-shadow; do
 	series "$s"
 done
 awk -F, 'NR > 1 && $2 == "copy" && $7 != "" {
-	sub(/ vs .*/, "", $4); print $4 "\t" $7 "\t" $10 }' "$out/bench.csv" >"$out/copy.dat"
+	sub(/ vs /, " / ", $4); print $4 "\t" $7 "\t" $10 }' "$out/bench.csv" >"$out/copy.dat"
 awk -F, 'NR > 1 && $1 == 1 && $13 != "" { print $4 "\t" $13 }' \
 	"$out/bench.csv" >"$out/ratios.dat"
-gnuplot -e "dir='$out'; reps='$reps'" scripts/bench-plot.gp
+copy_mib=$(awk -F, '$2 == "copy" { print $3; exit }' "$out/bench.csv")
+gnuplot -e "dir='$out'; reps='$reps'; copy_mib='${copy_mib:-?}'" scripts/bench-plot.gp
 echo
 echo "bench: CSV and plots in $out/:"
 (cd "$out" && ls -1 bench.csv ./*.png | sed 's|^\./||; s|^|  |')
