@@ -157,6 +157,13 @@ static void row_unavailable(struct row *r, const char *fmt, ...)
 	printf("%s: %s: %s\n", prog, r->metric, r->note);
 }
 
+/* @r was not measured because @failed, which it goes with, failed. */
+static void row_not_run(struct row *r, const struct row *failed)
+{
+	snprintf(r->note, sizeof(r->note), "not run: %s failed",
+		 failed->metric);
+}
+
 /* A call of @r failed with @ret (-errno): the row ends without figures. */
 static int row_fail(struct bench *b, struct row *r, const char *call, int ret)
 {
@@ -283,7 +290,7 @@ static void bench_populate(struct bench *b, unsigned int mib, bool in_table)
 
 	fd = new_space(b, pop);
 	if (fd < 0) {
-		strcpy(unmap->note, pop->note);
+		row_not_run(unmap, pop);
 		return;
 	}
 	for (rep = 0; rep < b->reps; rep++) {
@@ -292,7 +299,7 @@ static void bench_populate(struct bench *b, unsigned int mib, bool in_table)
 		t1 = now_ns();
 		if (ret) {
 			row_fail(b, pop, "TORUSMM_MMAP(MAP_POPULATE)", ret);
-			strcpy(unmap->note, pop->note);
+			row_not_run(unmap, pop);
 			goto close_space;
 		}
 		ret = torusmm_munmap(fd, BENCH_ADDR, length);
@@ -309,7 +316,7 @@ static void bench_populate(struct bench *b, unsigned int mib, bool in_table)
 		t1 = now_ns();
 		if (ret) {
 			row_fail(b, pop, "mmap(MAP_POPULATE)", ret);
-			strcpy(unmap->note, pop->note);
+			row_not_run(unmap, pop);
 			goto close_space;
 		}
 		ret = native_unmap(p, length);
@@ -351,7 +358,7 @@ static void bench_first_touch(struct bench *b, unsigned int mib,
 
 	fd = new_space(b, sw);
 	if (fd < 0) {
-		strcpy(hw->note, sw->note);
+		row_not_run(hw, sw);
 		return;
 	}
 	for (rep = 0; rep < b->reps; rep++) {
@@ -416,8 +423,10 @@ static void bench_first_touch(struct bench *b, unsigned int mib,
 	goto close_space;
 fail_both:
 	if (!hw->note[0])
-		strcpy(hw->note, sw->note);
+		row_not_run(hw, sw);
 close_space:
+	if (!sw->n && !sw->note[0])
+		row_not_run(sw, hw);
 	if (shadow)
 		munmap(shadow, length);
 	close(fd);
@@ -560,8 +569,8 @@ tmm_failed:
 native_failed:
 	row_fail(b, whole, "mprotect", -errno);
 copy_note:
-	strcpy(split->note, whole->note);
-	strcpy(merge->note, whole->note);
+	row_not_run(split, whole);
+	row_not_run(merge, whole);
 }
 
 /* A load per page of the native working set, the native side of a row. */
@@ -845,7 +854,7 @@ static void bench_clone_tmm(struct bench *b, struct working_set *ws,
 		t1 = now_ns();
 		if (fd < 0) {
 			row_fail(b, clone, "TORUSMM_CLONE", fd);
-			strcpy(cow->note, clone->note);
+			row_not_run(cow, clone);
 			return;
 		}
 		clone->tmm[rep] = per(US_PER_CALL, t1 - t0, 1);
@@ -903,7 +912,7 @@ static void bench_fork(struct bench *b, struct working_set *ws,
 	}
 	return;
 copy_note:
-	strcpy(cow->note, clone->note);
+	row_not_run(cow, clone);
 }
 
 /*
@@ -1226,6 +1235,11 @@ static void print_table(struct bench *b)
 	unsigned int i;
 	struct row *r;
 
+	/* A row left without figures or a reason would read as a bug. */
+	for (i = 0; i < b->nr_rows; i++)
+		if (!b->rows[i].n && !b->rows[i].note[0])
+			snprintf(b->rows[i].note, sizeof(b->rows[i].note),
+				 "not run: an earlier step failed");
 	printf("TORUSMM-BENCH-TABLE-BEGIN\n");
 	printf("%-44s %-7s %-22s %-22s %7s\n", "metric", "unit",
 	       "torusmm (min-max)", "native (min-max)", "ratio");
