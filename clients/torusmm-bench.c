@@ -62,7 +62,7 @@
 
 static const char *const prog = "torusmm-bench";
 
-enum unit { NS_PER_PAGE, NS_PER_OP, US_PER_CALL, MIB_PER_S };
+enum row_unit { NS_PER_PAGE, NS_PER_OP, US_PER_CALL, MIB_PER_S };
 
 static const char *const unit_names[] = {
 	[NS_PER_PAGE] = "ns/page",
@@ -77,7 +77,7 @@ static const char *const unit_names[] = {
  */
 struct row {
 	char metric[64];
-	enum unit unit;
+	enum row_unit unit;
 	bool in_table;		/* printed in the table, not only in the CSV */
 	const char *series;	/* the plot it feeds, or NULL */
 	unsigned int size_mib;	/* its size, for the plots */
@@ -98,7 +98,7 @@ struct bench {
 	struct row rows[MAX_ROWS];
 	unsigned int nr_rows;
 	int failed;		/* rows that ended in an error */
-	volatile __u64 sink;	/* keeps the loads of the load rows */
+	__u64 sink;		/* what the loads read, printed at the end */
 };
 
 static double now_ns(void)
@@ -123,7 +123,7 @@ static double median(double *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static struct row *row_new(struct bench *b, enum unit unit, bool in_table,
+static struct row *row_new(struct bench *b, enum row_unit unit, bool in_table,
 			   const char *series, unsigned int size_mib,
 			   const char *fmt, ...)
 {
@@ -204,7 +204,7 @@ static int row_call(struct bench *b, struct row *r, const char *call,
 }
 
 /* A sample of @ns for @work units (pages, operations or calls). */
-static double per(enum unit unit, double ns, double work)
+static double per(enum row_unit unit, double ns, double work)
 {
 	switch (unit) {
 	case US_PER_CALL:
@@ -328,7 +328,8 @@ static void bench_populate(struct bench *b, unsigned int mib, bool in_table)
 		pop->native[rep] = per(NS_PER_PAGE, t1 - t0, pages);
 		unmap->native[rep] = per(NS_PER_PAGE, t2 - t1, pages);
 	}
-	pop->n = unmap->n = b->reps;
+	pop->n = b->reps;
+	unmap->n = b->reps;
 close_space:
 	close(fd);
 }
@@ -411,15 +412,16 @@ static void bench_first_touch(struct bench *b, unsigned int mib,
 		}
 		t0 = now_ns();
 		touch(p, pages, rep);
-		sw->native[rep] = hw->native[rep] =
-			per(NS_PER_PAGE, now_ns() - t0, pages);
+		sw->native[rep] = per(NS_PER_PAGE, now_ns() - t0, pages);
+		hw->native[rep] = sw->native[rep];
 		ret = native_unmap(p, length);
 		if (ret) {
 			row_fail(b, sw, "munmap", ret);
 			goto fail_both;
 		}
 	}
-	sw->n = hw->n = b->reps;
+	sw->n = b->reps;
+	hw->n = b->reps;
 	goto close_space;
 fail_both:
 	if (!hw->note[0])
@@ -463,7 +465,8 @@ static int working_set_create(struct bench *b, struct working_set *ws,
 {
 	int ret;
 
-	ws->shadow = ws->native = NULL;
+	ws->shadow = NULL;
+	ws->native = NULL;
 	ws->fd = new_space(b, r);
 	if (ws->fd < 0)
 		return ws->fd;
@@ -561,7 +564,9 @@ static void bench_mprotect(struct bench *b, struct working_set *ws)
 		split->native[rep] = per(US_PER_CALL, t1 - t0, 1);
 		merge->native[rep] = per(US_PER_CALL, t2 - t1, 1);
 	}
-	whole->n = split->n = merge->n = b->reps;
+	whole->n = b->reps;
+	split->n = b->reps;
+	merge->n = b->reps;
 	return;
 tmm_failed:
 	row_fail(b, whole, "TORUSMM_MPROTECT", ret);
@@ -638,7 +643,7 @@ static void bench_batch(struct bench *b, struct working_set *ws)
 				goto free_ops;
 			}
 			if (batch.done != count || batch.failed) {
-				row_wrong(b, r, "TORUSMM_BATCH ran %u of %u, %u failed (first result %d)",
+				row_wrong(b, r, "TORUSMM_BATCH: %u/%u ran, %u failed (op 0: %d)",
 					  batch.done, count, batch.failed,
 					  ops[0].result);
 				goto free_ops;
@@ -976,7 +981,7 @@ static int harvest_native(struct bench *b, struct working_set *ws,
 		return 1;
 	}
 	if (write(clear, "4", 1) != 1) {
-		row_unavailable(r, "native not available: clear_refs refuses \"4\" (%s): no soft-dirty bits",
+		row_unavailable(r, "native not available: no soft-dirty (clear_refs \"4\": %s)",
 				strerror(errno));
 		ret = 1;
 		goto close_files;
@@ -997,7 +1002,7 @@ static int harvest_native(struct bench *b, struct working_set *ws,
 		}
 		t1 = now_ns();
 		if (dirty != b->pages) {
-			row_unavailable(r, "native not available: %zu of %zu written pages soft-dirty",
+			row_unavailable(r, "native not available: %zu of %zu pages soft-dirty",
 					dirty, b->pages);
 			ret = 1;
 			goto close_files;
@@ -1048,8 +1053,10 @@ static void bench_clone_and_log(struct bench *b, struct working_set *ws)
 	ws->shadow = NULL;
 	if (have_cow && !clone->note[0]) {
 		bench_fork(b, ws, clone, cow);
-		if (!clone->note[0])
-			clone->n = cow->n = b->reps;
+		if (!clone->note[0]) {
+			clone->n = b->reps;
+			cow->n = b->reps;
+		}
 	}
 	if (have_log && !ret && harvest_native(b, ws, log, bitmap) == 0)
 		log->n = b->reps;
@@ -1270,7 +1277,9 @@ static void print_csv(struct bench *b)
 	char *p;
 
 	printf("TORUSMM-BENCH-CSV-BEGIN\n");
-	printf("in_table,series,size_mib,metric,unit,reps,torusmm_median,torusmm_min,torusmm_max,native_median,native_min,native_max,ratio,note\n");
+	printf("in_table,series,size_mib,metric,unit,reps,%s,%s,%s\n",
+	       "torusmm_median,torusmm_min,torusmm_max",
+	       "native_median,native_min,native_max", "ratio,note");
 	for (i = 0; i < b->nr_rows; i++) {
 		r = &b->rows[i];
 		printf("%d,%s,%u,%s,%s,%u,", r->in_table,
@@ -1385,8 +1394,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: mmap: %s\n", prog, strerror(errno));
 		return 1;
 	}
-	printf("%s: %u repetitions, rows of %u MiB, torus 0 of %u MiB, transparent huge pages: %s\n",
-	       prog, b->reps, mib, info.nr_frames / 256, thp_setting(thp, sizeof(thp)));
+	printf("%s: %u repetitions, rows of %u MiB, torus 0 of %u MiB, THP %s\n",
+	       prog, b->reps, mib, info.nr_frames / 256,
+	       thp_setting(thp, sizeof(thp)));
 
 	/* The first populate of a process pays for more than its pages. */
 	bench_populate(b, 1, false);
