@@ -311,18 +311,31 @@ static long tmm_frame_index(struct tmm_torus *torus, u32 frame)
  * is refused with a ratelimited warning; the bitmap is left as it was.
  * The zero frame is never freed and takes no reference.
  *
- * Context: any context that may take a spinlock; takes @torus->lock.
+ * Context: any context that may take a spinlock; takes @torus->lock for the
+ * last reference.
  * Return: 0, or -EINVAL for a frame that is out of range or not allocated.
  */
 int tmm_frame_free(struct tmm_torus *torus, u32 frame)
 {
 	long index;
+	int refs;
 
 	if (frame == TMM_ZERO_FRAME)
 		return 0;
 	index = tmm_frame_index(torus, frame);
 	if (index < 0)
 		return index;
+
+	/*
+	 * Dropping a reference that is not the last needs no lock: the frame
+	 * stays allocated.  The last one, and a count already at zero (a double
+	 * free), go under the lock.
+	 */
+	refs = atomic_read(&torus->refs[index]);
+	while (refs > 1) {
+		if (atomic_try_cmpxchg(&torus->refs[index], &refs, refs - 1))
+			return 0;
+	}
 
 	spin_lock(&torus->lock);
 	if (!test_bit(index, torus->used) ||
@@ -351,30 +364,31 @@ int tmm_frame_free(struct tmm_torus *torus, u32 frame)
  * @torus: the torus the frame came from
  * @frame: the frame number; the zero frame takes no reference
  *
- * Context: any context that may take a spinlock; takes @torus->lock.
+ * The caller must hold a reference already (it maps the frame).
+ *
+ * Context: any context.
  * Return: 0, or -EINVAL for a frame that is out of range or not allocated.
  */
 int tmm_frame_get(struct tmm_torus *torus, u32 frame)
 {
 	long index;
-	int err = 0;
 
 	if (frame == TMM_ZERO_FRAME)
 		return 0;
 	index = tmm_frame_index(torus, frame);
 	if (index < 0)
 		return index;
-	spin_lock(&torus->lock);
-	if (!test_bit(index, torus->used) ||
-	    atomic_read(&torus->refs[index]) < 1)
-		err = -EINVAL;
-	else
-		atomic_inc(&torus->refs[index]);
-	spin_unlock(&torus->lock);
-	if (err)
+	/*
+	 * The caller maps the frame, so its count cannot drop to zero under
+	 * us, and adding one needs no lock.  A count of zero is a frame that is
+	 * free (or being freed): a reference to it is a bug of the caller.
+	 */
+	if (unlikely(!atomic_inc_not_zero(&torus->refs[index]))) {
 		pr_warn_ratelimited("torusmm: torus %u: reference to free frame %#x\n",
 				    torus->id, frame);
-	return err;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /**

@@ -32,6 +32,7 @@
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
+#include <linux/uio.h>
 
 #include "frame_alloc.h"
 #include "pagetable.h"
@@ -309,31 +310,117 @@ int tmm_space_translate(struct tmm_space *space, u32 va, u32 access,
 	return err;
 }
 
+/**
+ * tmm_space_translate_many() - translate a vector of accesses
+ * @space: the space
+ * @v: the translations: @va and @access in, @err and @tr out
+ * @n: how many
+ * @stop: stop after the first one that does not succeed
+ *
+ * Each is what tmm_space_access(@space, va, access, &tr, NULL, NULL) would
+ * do, but a run of them that needs no fault-in is walked under one hold of
+ * the lock, which is what a batch of translations saves over single ones.
+ * A fault-in goes through tmm_space_access(); the lock is also dropped when
+ * a writer waits or the CPU is wanted.
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: how many were done; their @err and @tr are set.
+ */
+unsigned int tmm_space_translate_many(struct tmm_space *space,
+				      struct tmm_xlat *v, unsigned int n,
+				      bool stop)
+{
+	struct tmm_pagetable *pt = &space->pt;
+	u64 nr_ok = 0, nr_faults = 0;
+	unsigned int i = 0;
+
+	while (i < n) {
+		struct tmm_xlat *x = NULL;
+		bool slow = false;
+
+		down_read(&space->lock);
+		while (i < n) {
+			x = &v[i];
+			memset(&x->tr, 0, sizeof(x->tr));
+			x->err = tmm_pt_access(pt, x->va, x->access,
+					       &x->tr.tpa, &x->tr.fault,
+					       &x->tr.pte);
+			if (x->err == -EFAULT &&
+			    tmm_space_fixable(space, x->va, x->access,
+					      &x->tr)) {
+				slow = true;
+				break;
+			}
+			if (x->err)
+				nr_faults++;
+			else
+				nr_ok++;
+			i++;
+			if ((x->err && stop) || need_resched() ||
+			    rwsem_is_contended(&space->lock))
+				break;
+		}
+		up_read(&space->lock);
+
+		if (slow) {
+			x->err = tmm_space_access(space, x->va, x->access,
+						  &x->tr, NULL, NULL);
+			i++;
+		}
+		if (x && x->err && stop)
+			break;
+		cond_resched();
+	}
+	atomic64_add(nr_ok, &space->nr_translations);
+	atomic64_add(nr_faults, &space->nr_fault_errors);
+	return i;
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_translate_many, TORUSMM);
+
 struct tmm_copy {
-	void *buf;
-	u32 len;
+	struct iov_iter *iter;
+	size_t len;
+	size_t copied;
 	bool to_frame;
 };
 
+/*
+ * Copy between the frame and the caller's iterator, once per byte.  The
+ * space's lock is held, and a fault on a user page could need it (the buffer
+ * may be a shadow of this very space), so the copy never faults: a user page
+ * that is not there makes it short, and tmm_space_copy() faults the buffer in
+ * with no lock held and goes on.  A kernel iterator is never short.
+ */
 static int tmm_copy_page(struct page *page, const struct tmm_translation *tr,
 			 void *data)
 {
 	struct tmm_copy *copy = data;
 	u32 offset = tr->tpa & ~PAGE_MASK;
 
+	pagefault_disable();
 	if (copy->to_frame)
-		memcpy_to_page(page, offset, copy->buf, copy->len);
+		copy->copied = copy_page_from_iter_atomic(page, offset,
+							  copy->len,
+							  copy->iter);
 	else
-		memcpy_from_page(copy->buf, page, offset, copy->len);
+		copy->copied = copy_page_to_iter(page, offset, copy->len,
+						 copy->iter);
+	pagefault_enable();
 	return 0;
 }
 
-/* Copy page by page until done, the first fault, or a fatal signal. */
-static int tmm_space_copy(struct tmm_space *space, u32 va, void *buf, u32 len,
-			  u32 access, bool to_frame, struct tmm_access *result)
+/*
+ * Copy page by page until done, the first fault in the space, or a fatal
+ * signal.  Return: 0, or -EFAULT when the caller's buffer cannot be faulted
+ * in, or what tmm_space_access() returned.
+ */
+static int tmm_space_copy(struct tmm_space *space, u32 va,
+			  struct iov_iter *iter, u32 access, bool to_frame,
+			  struct tmm_access *result)
 {
+	size_t len = iov_iter_count(iter);
 	struct tmm_translation tr;
-	int err = 0;
+	int err;
 
 	memset(result, 0, sizeof(*result));
 	if ((u64)va + len > SZ_4G)
@@ -342,8 +429,8 @@ static int tmm_space_copy(struct tmm_space *space, u32 va, void *buf, u32 len,
 	while (result->done < len) {
 		u32 at = va + result->done;
 		struct tmm_copy copy = {
-			.buf = buf + result->done,
-			.len = min_t(u32, len - result->done,
+			.iter = iter,
+			.len = min_t(size_t, len - result->done,
 				     PAGE_SIZE - offset_in_page(at)),
 			.to_frame = to_frame,
 		};
@@ -359,11 +446,78 @@ static int tmm_space_copy(struct tmm_space *space, u32 va, void *buf, u32 len,
 		}
 		if (err)
 			return err;
-		result->done += copy.len;
+		if (WARN_ON_ONCE(copy.copied > copy.len))
+			return -EIO;
+		result->done += copy.copied;
+		if (copy.copied < copy.len) {
+			size_t want = len - result->done;
+			size_t left = to_frame ?
+				fault_in_iov_iter_readable(iter, want) :
+				fault_in_iov_iter_writeable(iter, want);
+
+			/* Not even the first byte: the buffer is bad there. */
+			if (left == want)
+				return -EFAULT;
+		}
 		cond_resched();
 	}
 	return 0;
 }
+
+/**
+ * tmm_space_read_iter() - copy from an address space into an iterator
+ * @space: the space
+ * @va: virtual address to read from
+ * @to: the destination; its count is the length
+ * @access: 0 or TORUSMM_ACCESS_USER
+ * @result: out: bytes copied, and the fault that stopped the copy
+ *
+ * Like process_vm_readv(), the bytes before a faulting page are copied, once
+ * each, from the frame to @to.  Pages are faulted in as tmm_space_access()
+ * does.  A user destination is never touched with the space's lock held
+ * in a way that can fault: when it is not there, it is faulted in with no
+ * lock held, and the copy goes on.
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: 0 (a fault in the space is reported in @result); -EINVAL for
+ * unknown @access bits or a range past 4 GiB; -EFAULT when @to cannot be
+ * written (the bytes before were copied, and @result->done counts them);
+ * -EINTR on a fatal signal; -ENOMEM as tmm_space_access().
+ */
+int tmm_space_read_iter(struct tmm_space *space, u32 va, struct iov_iter *to,
+			u32 access, struct tmm_access *result)
+{
+	if (access & ~TORUSMM_ACCESS_USER)
+		return -EINVAL;
+	if (WARN_ON_ONCE(iov_iter_rw(to) != ITER_DEST))
+		return -EINVAL;
+	return tmm_space_copy(space, va, to, access, false, result);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_read_iter, TORUSMM);
+
+/**
+ * tmm_space_write_iter() - copy an iterator into an address space
+ * @space: the space
+ * @va: virtual address to write to
+ * @from: the source; its count is the length
+ * @access: 0 or TORUSMM_ACCESS_USER; the write bit is implied
+ * @result: out: bytes copied, and the fault that stopped the copy
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: as tmm_space_read_iter(), -EFAULT when @from cannot be read.
+ */
+int tmm_space_write_iter(struct tmm_space *space, u32 va,
+			 struct iov_iter *from, u32 access,
+			 struct tmm_access *result)
+{
+	if (access & ~TORUSMM_ACCESS_USER)
+		return -EINVAL;
+	if (WARN_ON_ONCE(iov_iter_rw(from) != ITER_SOURCE))
+		return -EINVAL;
+	return tmm_space_copy(space, va, from, access | TORUSMM_ACCESS_WRITE,
+			      true, result);
+}
+EXPORT_SYMBOL_NS_GPL(tmm_space_write_iter, TORUSMM);
 
 /**
  * tmm_space_read() - copy from an address space into a kernel buffer
@@ -374,22 +528,18 @@ static int tmm_space_copy(struct tmm_space *space, u32 va, void *buf, u32 len,
  * @access: 0 or TORUSMM_ACCESS_USER
  * @result: out: bytes copied, and the fault that stopped the copy
  *
- * Like process_vm_readv(), the bytes before a faulting page are copied.
- * Pages are faulted in as tmm_space_access() does.
- *
  * Context: process context; takes @space->lock; sleeps.
- * Return: 0 (a fault is reported in @result); -EINVAL for unknown @access
- * bits or a range past 4 GiB; -EINTR on a fatal signal; -ENOMEM as
- * tmm_space_access().
+ * Return: as tmm_space_read_iter(), never -EFAULT.
  */
 int tmm_space_read(struct tmm_space *space, u32 va, void *buf, u32 len,
 		   u32 access, struct tmm_access *result)
 {
-	if (access & ~TORUSMM_ACCESS_USER)
-		return -EINVAL;
-	return tmm_space_copy(space, va, buf, len, access, false, result);
+	struct kvec kvec = { .iov_base = buf, .iov_len = len };
+	struct iov_iter iter;
+
+	iov_iter_kvec(&iter, ITER_DEST, &kvec, 1, len);
+	return tmm_space_read_iter(space, va, &iter, access, result);
 }
-EXPORT_SYMBOL_NS_GPL(tmm_space_read, TORUSMM);
 
 /**
  * tmm_space_write() - copy a kernel buffer into an address space
@@ -406,9 +556,9 @@ EXPORT_SYMBOL_NS_GPL(tmm_space_read, TORUSMM);
 int tmm_space_write(struct tmm_space *space, u32 va, const void *buf,
 		    u32 len, u32 access, struct tmm_access *result)
 {
-	if (access & ~TORUSMM_ACCESS_USER)
-		return -EINVAL;
-	return tmm_space_copy(space, va, (void *)buf, len,
-			      access | TORUSMM_ACCESS_WRITE, true, result);
+	struct kvec kvec = { .iov_base = (void *)buf, .iov_len = len };
+	struct iov_iter iter;
+
+	iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
+	return tmm_space_write_iter(space, va, &iter, access, result);
 }
-EXPORT_SYMBOL_NS_GPL(tmm_space_write, TORUSMM);

@@ -732,16 +732,24 @@ void tmm_pt_trim(struct tmm_pagetable *pt, u32 start, u64 end)
 	}
 }
 
+/* What tmm_pt_share_one() works with. */
+struct tmm_pt_share {
+	struct tmm_pagetable *dst;
+	u32 credit;	/* frames charged to dst's user ahead, not yet used */
+};
+
 /*
  * Share one page of the source with the clone: the clone's entry maps the
  * same frame, read-only and copy-on-write, and takes a reference (and a
  * charge: a shared frame counts in every space that maps it, as Linux's RSS
- * counts shared pages).  The clone's entry starts old (accessed clear), as
- * after fork(); dirty is kept.  The source is not touched here.
+ * counts shared pages; it comes from the credit charged ahead when there is
+ * one).  The clone's entry starts old (accessed clear), as after fork();
+ * dirty is kept.  The source is not touched here.
  */
 static int tmm_pt_share_one(u32 va, u32 *ptep, void *data)
 {
-	struct tmm_pagetable *dst = data;
+	struct tmm_pt_share *share = data;
+	struct tmm_pagetable *dst = share->dst;
 	u32 pte = READ_ONCE(*ptep);
 	u32 frame = TMM_PTE_FRAME(pte);
 	bool zero = frame == TMM_ZERO_FRAME;
@@ -753,7 +761,9 @@ static int tmm_pt_share_one(u32 va, u32 *ptep, void *data)
 	if (!zero) {
 		if (!tmm_pt_quota_allows(dst, 1))
 			return -ENOMEM;
-		if (!tmm_pt_charge(dst, 1, 0))
+		if (share->credit)
+			share->credit--;
+		else if (!tmm_pt_charge(dst, 1, 0))
 			return -ENOMEM;
 		err = tmm_frame_get(dst->torus, frame);
 		if (err) {
@@ -802,11 +812,21 @@ static int tmm_pt_share_source_one(u32 va, u32 *ptep, void *data)
  */
 int tmm_pt_clone(struct tmm_pagetable *dst, struct tmm_pagetable *src)
 {
+	struct tmm_pt_share share = { .dst = dst };
 	int err;
 
 	lockdep_assert_held_write(src->lock);
 	lockdep_assert_held_write(dst->lock);
-	err = tmm_pt_walk(src, 0, 1ull << 32, tmm_pt_share_one, dst);
+	/*
+	 * Charge the shared frames in one go when the user's ceiling allows
+	 * them all; near the ceiling, page by page, so that the clone fails
+	 * exactly where it would.  What is left of the credit goes back.
+	 */
+	if (src->nr_pages && tmm_pt_charge(dst, src->nr_pages, 0))
+		share.credit = src->nr_pages;
+	err = tmm_pt_walk(src, 0, 1ull << 32, tmm_pt_share_one, &share);
+	if (share.credit)
+		tmm_pt_uncharge(dst, share.credit);
 	if (err)
 		return err;
 	return tmm_pt_walk(src, 0, 1ull << 32, tmm_pt_share_source_one, NULL);

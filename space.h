@@ -16,6 +16,7 @@
 
 #include "pagetable.h"
 
+struct iov_iter;
 struct page;
 struct tmm_limits;
 struct tmm_torus;
@@ -120,6 +121,20 @@ struct tmm_translation {
 	u32 pte;
 };
 
+/**
+ * struct tmm_xlat - one translation of tmm_space_translate_many()
+ * @va: in: virtual address
+ * @access: in: as tmm_space_access()
+ * @err: out: what tmm_space_access() would return
+ * @tr: out: as tmm_space_access()
+ */
+struct tmm_xlat {
+	u32 va;
+	u32 access;
+	int err;
+	struct tmm_translation tr;
+};
+
 /*
  * Called by tmm_space_access() with the space's lock still held, for the
  * frame an access translated to.  Return: 0 or a negative errno, passed on.
@@ -178,6 +193,14 @@ int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
 		     void *data);
 int tmm_space_translate(struct tmm_space *space, u32 va, u32 access,
 			u64 *tpa, u32 *fault);
+unsigned int tmm_space_translate_many(struct tmm_space *space,
+				      struct tmm_xlat *v, unsigned int n,
+				      bool stop);
+int tmm_space_read_iter(struct tmm_space *space, u32 va, struct iov_iter *to,
+			u32 access, struct tmm_access *result);
+int tmm_space_write_iter(struct tmm_space *space, u32 va,
+			 struct iov_iter *from, u32 access,
+			 struct tmm_access *result);
 int tmm_space_read(struct tmm_space *space, u32 va, void *buf, u32 len,
 		   u32 access, struct tmm_access *result);
 int tmm_space_write(struct tmm_space *space, u32 va, const void *buf,

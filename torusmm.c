@@ -33,8 +33,10 @@
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <uapi/linux/torusmm.h>
 
 #include "frame_alloc.h"
@@ -287,6 +289,8 @@ static long tmm_check_extension(unsigned long cap)
 		return 1;
 	case TORUSMM_CAP_DUMP_MAX:
 		return TORUSMM_DUMP_MAX;
+	case TORUSMM_CAP_BATCH:
+		return TORUSMM_BATCH_MAX;
 	default:
 		return 0;
 	}
@@ -337,25 +341,175 @@ static int tmm_ioctl_brk(struct tmm_space *space, void __user *argp)
 	return copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
+/*
+ * The operations TORUSMM_BATCH shares with the single ioctls, on arguments
+ * already copied in.  Each checks them as its ioctl does and returns what
+ * that ioctl returns.
+ */
+
+static int tmm_op_mmap(struct tmm_space *space, u64 *addr, u64 length,
+		       u32 prot, u32 flags)
+{
+	u32 start;
+	int err;
+
+	if (*addr > U32_MAX) {
+		if (flags & (TORUSMM_MAP_FIXED | TORUSMM_MAP_FIXED_NOREPLACE))
+			return -EINVAL;
+		*addr = 0;	/* a hint Linux would ignore */
+	}
+	start = *addr;
+	err = tmm_space_mmap(space, &start, length, prot, flags);
+	if (err)
+		return err;
+	*addr = start;
+	return 0;
+}
+
+static int tmm_op_munmap(struct tmm_space *space, u64 addr, u64 length,
+			 u32 flags)
+{
+	if (flags || addr > U32_MAX)
+		return -EINVAL;
+	return tmm_space_munmap(space, addr, length);
+}
+
+static int tmm_op_mprotect(struct tmm_space *space, u64 addr, u64 length,
+			   u32 prot, u32 flags)
+{
+	if (flags || addr > U32_MAX)
+		return -EINVAL;
+	return tmm_space_mprotect(space, addr, length, prot);
+}
+
+/*
+ * Check TRANSLATE's arguments; @core: out: the access for
+ * tmm_space_access().
+ */
+static int tmm_translate_check(u64 addr, u32 access, u32 flags, u32 *core)
+{
+	const u32 known = TORUSMM_ACCESS_WRITE | TORUSMM_ACCESS_USER |
+			  TORUSMM_ACCESS_EXEC;
+
+	if ((access & ~known) || (flags & ~TORUSMM_TRANSLATE_PEEK) ||
+	    addr > U32_MAX)
+		return -EINVAL;
+	if ((access & TORUSMM_ACCESS_WRITE) && (access & TORUSMM_ACCESS_EXEC))
+		return -EINVAL;
+	*core = access;
+	if (flags & TORUSMM_TRANSLATE_PEEK)
+		*core |= TMM_ACCESS_PEEK;
+	return 0;
+}
+
+/*
+ * What TRANSLATE returns, from what tmm_space_access() returned: 0 when the
+ * access translated, 1 when it faulted (a result, not an error; its code may
+ * be 0, as x86's), or an errno.  @tr->pte stays the entry of the walk that
+ * decided, not of a second one.
+ */
+static int tmm_translate_result(int err, struct tmm_translation *tr)
+{
+	if (err && err != -EFAULT)
+		return err;
+	if (err)
+		tr->tpa = 0;
+	else
+		tr->fault = 0;
+	return err ? 1 : 0;
+}
+
+static int tmm_op_translate(struct tmm_space *space, u64 addr, u32 access,
+			    u32 flags, struct tmm_translation *tr)
+{
+	u32 core;
+	int err;
+
+	memset(tr, 0, sizeof(*tr));
+	err = tmm_translate_check(addr, access, flags, &core);
+	if (err)
+		return err;
+	err = tmm_space_access(space, addr, core, tr, NULL, NULL);
+	return tmm_translate_result(err, tr);
+}
+
+/*
+ * Whether every byte of a buffer the caller gave for TORUSMM_READ lies in a
+ * writable mapping of the caller: the check before the space is touched, made
+ * without faulting the buffer in or writing to it (the copy faults it in as
+ * it goes).  TORUSMM_WRITE's source is checked by faulting it in for reading,
+ * which has no side effect.
+ */
+static int tmm_user_buf_check(void __user *buf, u64 length, bool write)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long addr = untagged_addr((unsigned long)buf);
+	unsigned long end = addr + length;
+	int err = 0;
+
+	if (!access_ok(buf, length))
+		return -EFAULT;
+	if (write)
+		return fault_in_readable(buf, length) ? -EFAULT : 0;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	while (addr < end) {
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+
+		if (!vma || !(vma->vm_flags & VM_WRITE)) {
+			err = -EFAULT;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return err;
+}
+
+/*
+ * Copy between the space and the caller's buffer, once per byte: the frames
+ * are copied straight to or from @buf (see tmm_space_copy()).
+ * Return: 0 when all @length bytes were copied, 1 when a fault in the space
+ * stopped the copy (@result says where), or an errno.
+ */
+static int tmm_op_rw(struct tmm_space *space, bool write, u64 addr, u64 buf,
+		     u64 length, u32 access, struct tmm_access *result)
+{
+	void __user *ubuf = u64_to_user_ptr(buf);
+	struct iov_iter iter;
+	int err;
+
+	memset(result, 0, sizeof(*result));
+	if ((access & ~TORUSMM_ACCESS_USER) || length > TORUSMM_RW_MAX ||
+	    addr > U32_MAX || addr + length > SZ_4G)
+		return -EINVAL;
+	if (!length)
+		return 0;
+	err = tmm_user_buf_check(ubuf, length, write);
+	if (err)
+		return err;
+
+	iov_iter_ubuf(&iter, write ? ITER_SOURCE : ITER_DEST, ubuf, length);
+	if (write)
+		err = tmm_space_write_iter(space, addr, &iter, access, result);
+	else
+		err = tmm_space_read_iter(space, addr, &iter, access, result);
+	if (err)
+		return err;
+	return result->done < length ? 1 : 0;
+}
+
 static int tmm_ioctl_mmap(struct tmm_space *space, void __user *argp)
 {
 	struct torusmm_mmap req;
-	u32 addr;
 	int err;
 
 	if (tmm_copy_in_out(&req, argp, sizeof(req)))
 		return -EFAULT;
-	if (req.addr > U32_MAX) {
-		if (req.flags & (TORUSMM_MAP_FIXED |
-				 TORUSMM_MAP_FIXED_NOREPLACE))
-			return -EINVAL;
-		req.addr = 0;	/* a hint Linux would ignore */
-	}
-	addr = req.addr;
-	err = tmm_space_mmap(space, &addr, req.length, req.prot, req.flags);
+	err = tmm_op_mmap(space, &req.addr, req.length, req.prot, req.flags);
 	if (err)
 		return err;
-	req.addr = addr;
 	return copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
@@ -365,9 +519,9 @@ static int tmm_ioctl_munmap(struct tmm_space *space, void __user *argp)
 
 	if (copy_from_user(&req, argp, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || req.reserved || req.addr > U32_MAX)
+	if (req.reserved)
 		return -EINVAL;
-	return tmm_space_munmap(space, req.addr, req.length);
+	return tmm_op_munmap(space, req.addr, req.length, req.flags);
 }
 
 static int tmm_ioctl_mprotect(struct tmm_space *space, void __user *argp)
@@ -376,96 +530,123 @@ static int tmm_ioctl_mprotect(struct tmm_space *space, void __user *argp)
 
 	if (copy_from_user(&req, argp, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || req.addr > U32_MAX)
-		return -EINVAL;
-	return tmm_space_mprotect(space, req.addr, req.length, req.prot);
+	return tmm_op_mprotect(space, req.addr, req.length, req.prot,
+			       req.flags);
 }
 
 static int tmm_ioctl_translate(struct tmm_space *space, void __user *argp)
 {
-	const u32 known = TORUSMM_ACCESS_WRITE | TORUSMM_ACCESS_USER |
-			  TORUSMM_ACCESS_EXEC;
 	struct torusmm_translate req;
 	struct tmm_translation tr;
-	u32 access;
-	int err;
+	int ret;
 
 	if (tmm_copy_in_out(&req, argp, sizeof(req)))
 		return -EFAULT;
-	if ((req.access & ~known) || (req.flags & ~TORUSMM_TRANSLATE_PEEK) ||
-	    req.addr > U32_MAX)
-		return -EINVAL;
-	if ((req.access & TORUSMM_ACCESS_WRITE) &&
-	    (req.access & TORUSMM_ACCESS_EXEC))
-		return -EINVAL;
-
-	access = req.access;
-	if (req.flags & TORUSMM_TRANSLATE_PEEK)
-		access |= TMM_ACCESS_PEEK;
-	err = tmm_space_access(space, req.addr, access, &tr, NULL, NULL);
-	if (err && err != -EFAULT)
-		return err;
-
-	req.tpa = err ? 0 : tr.tpa;
-	req.fault = err ? tr.fault : 0;
-	req.pte = tr.pte;	/* from the walk that decided, not a second one */
+	ret = tmm_op_translate(space, req.addr, req.access, req.flags, &tr);
+	if (ret < 0)
+		return ret;
+	req.tpa = tr.tpa;
+	req.fault = tr.fault;
+	req.pte = tr.pte;
 	if (copy_to_user(argp, &req, sizeof(req)))
 		return -EFAULT;
-	/* A fault is a result, not an error; its code may be 0 (x86's). */
-	return err ? 1 : 0;
+	return ret;
 }
 
 static int tmm_ioctl_rw(struct tmm_space *space, void __user *argp,
 			bool write)
 {
 	struct torusmm_rw req;
-	struct tmm_access result = {};
-	void __user *ubuf;
-	void *buf = NULL;
-	int err;
+	struct tmm_access result;
+	int ret;
 
 	if (tmm_copy_in_out(&req, argp, sizeof(req)))
 		return -EFAULT;
-	if ((req.access & ~TORUSMM_ACCESS_USER) || req.length > TORUSMM_RW_MAX ||
-	    req.addr > U32_MAX || req.addr + req.length > SZ_4G)
-		return -EINVAL;
-	ubuf = u64_to_user_ptr(req.buf);
-
-	if (req.length) {
-		buf = kvmalloc(req.length, GFP_KERNEL_ACCOUNT);
-		if (!buf)
-			return -ENOMEM;
-		/* Check the user buffer before the space is touched. */
-		err = -EFAULT;
-		if (write && copy_from_user(buf, ubuf, req.length))
-			goto free_buf;
-		if (!write && fault_in_safe_writeable(ubuf, req.length))
-			goto free_buf;
-	}
-
-	if (write)
-		err = tmm_space_write(space, req.addr, buf, req.length,
-				      req.access, &result);
-	else
-		err = tmm_space_read(space, req.addr, buf, req.length,
-				     req.access, &result);
-	if (err)
-		goto free_buf;
-
-	err = -EFAULT;
-	if (!write && copy_to_user(ubuf, buf, result.done))
-		goto free_buf;
+	ret = tmm_op_rw(space, write, req.addr, req.buf, req.length,
+			req.access, &result);
+	if (ret < 0)
+		return ret;
 	req.done = result.done;
 	req.fault = result.fault;
-	req.fault_addr = result.done < req.length ? result.fault_addr : 0;
-	err = -EFAULT;
+	req.fault_addr = ret ? result.fault_addr : 0;
 	if (copy_to_user(argp, &req, sizeof(req)))
-		goto free_buf;
+		return -EFAULT;
 	/* As TORUSMM_TRANSLATE: 1 when a fault stopped the copy. */
-	err = result.done < req.length ? 1 : 0;
-free_buf:
-	kvfree(buf);
-	return err;
+	return ret;
+}
+
+/* One operation of TORUSMM_BATCH: its outputs and its result. */
+static void tmm_batch_run(struct tmm_space *space,
+			  struct torusmm_batch_op *op)
+{
+	/* What the operation does not use must be zero. */
+	u64 unused = op->reserved;
+	struct tmm_translation tr;
+	struct tmm_access rw;
+	int ret;
+
+	op->fault = 0;
+	op->out = 0;
+	op->fault_addr = 0;
+	op->pte = 0;
+	switch (op->op) {
+	case TORUSMM_OP_TRANSLATE:
+		unused |= op->length | op->buf | op->prot;
+		if (unused) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = tmm_op_translate(space, op->addr, op->access, op->flags,
+				       &tr);
+		if (ret < 0)
+			break;
+		op->out = tr.tpa;
+		op->fault = tr.fault;
+		op->pte = tr.pte;
+		break;
+	case TORUSMM_OP_READ:
+	case TORUSMM_OP_WRITE:
+		unused |= op->flags | op->prot;
+		if (unused) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = tmm_op_rw(space, op->op == TORUSMM_OP_WRITE, op->addr,
+				op->buf, op->length, op->access, &rw);
+		if (ret < 0)
+			break;
+		op->out = rw.done;
+		op->fault = rw.fault;
+		op->fault_addr = ret ? rw.fault_addr : 0;
+		break;
+	case TORUSMM_OP_MMAP:
+		unused |= op->buf | op->access;
+		if (unused) {
+			ret = -EINVAL;
+			break;
+		}
+		op->out = op->addr;
+		ret = tmm_op_mmap(space, &op->out, op->length, op->prot,
+				  op->flags);
+		if (ret)
+			op->out = 0;
+		break;
+	case TORUSMM_OP_MUNMAP:
+		unused |= op->buf | op->access | op->prot;
+		ret = unused ? -EINVAL :
+		      tmm_op_munmap(space, op->addr, op->length, op->flags);
+		break;
+	case TORUSMM_OP_MPROTECT:
+		unused |= op->buf | op->access;
+		ret = unused ? -EINVAL :
+		      tmm_op_mprotect(space, op->addr, op->length, op->prot,
+				      op->flags);
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	op->result = ret;
 }
 
 static int tmm_ioctl_clone(struct file *file, void __user *argp)
@@ -628,6 +809,204 @@ free_bitmap:
 	return err;
 }
 
+
+/*
+ * A batch runs in chunks of this many operations: its kernel memory is
+ * bounded, and as many TRANSLATE operations in a row are walked under one
+ * hold of the space's lock.
+ */
+#define TMM_BATCH_CHUNK	64
+
+struct tmm_batch_chunk {
+	struct torusmm_batch_op ops[TMM_BATCH_CHUNK];
+	struct tmm_xlat xlat[TMM_BATCH_CHUNK];
+};
+
+/*
+ * Run the TRANSLATE operations that start @ops, as many valid ones in a row
+ * as @x holds, through one tmm_space_translate_many().  Return: how many ran
+ * (0 when the first is not a valid TRANSLATE: tmm_batch_run() takes it).
+ */
+static unsigned int tmm_batch_translate(struct tmm_space *space,
+					struct torusmm_batch_op *ops,
+					unsigned int n, bool stop,
+					struct tmm_xlat *x)
+{
+	unsigned int i, done;
+
+	for (i = 0; i < n && i < TMM_BATCH_CHUNK; i++) {
+		struct torusmm_batch_op *op = &ops[i];
+
+		if (op->op != TORUSMM_OP_TRANSLATE ||
+		    (op->reserved | op->length | op->buf | op->prot) ||
+		    tmm_translate_check(op->addr, op->access, op->flags,
+					&x[i].access))
+			break;
+		x[i].va = op->addr;
+	}
+	if (!i)
+		return 0;
+
+	done = tmm_space_translate_many(space, x, i, stop);
+	if (WARN_ON_ONCE(!done || done > i))
+		done = 0;
+	for (i = 0; i < done; i++) {
+		struct torusmm_batch_op *op = &ops[i];
+
+		op->result = tmm_translate_result(x[i].err, &x[i].tr);
+		op->out = op->result < 0 ? 0 : x[i].tr.tpa;
+		op->fault = op->result < 0 ? 0 : x[i].tr.fault;
+		op->pte = op->result < 0 ? 0 : x[i].tr.pte;
+		op->fault_addr = 0;
+	}
+	return done;
+}
+
+/*
+ * Read the input fields of @n operations, field by field: the output fields
+ * are not read (their input is ignored), and a field-sized load costs less
+ * than copying the whole vector.
+ */
+static int tmm_batch_read(struct torusmm_batch_op *ops,
+			  struct torusmm_batch_op __user *uops, u32 n)
+{
+	u32 i;
+
+	if (!user_read_access_begin(uops, array_size(n, sizeof(*uops))))
+		return -EFAULT;
+	for (i = 0; i < n; i++) {
+		unsafe_get_user(ops[i].op, &uops[i].op, efault);
+		unsafe_get_user(ops[i].flags, &uops[i].flags, efault);
+		unsafe_get_user(ops[i].addr, &uops[i].addr, efault);
+		unsafe_get_user(ops[i].length, &uops[i].length, efault);
+		unsafe_get_user(ops[i].buf, &uops[i].buf, efault);
+		unsafe_get_user(ops[i].access, &uops[i].access, efault);
+		unsafe_get_user(ops[i].prot, &uops[i].prot, efault);
+		unsafe_get_user(ops[i].reserved, &uops[i].reserved, efault);
+	}
+	user_read_access_end();
+	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+/*
+ * Whether the caller can write the vector: a byte of each of its pages is
+ * read and written back as it was, so that a vector the caller cannot write
+ * fails before any operation runs, and nothing in it changes.
+ */
+static int tmm_batch_check_writable(void __user *uops, size_t size)
+{
+	unsigned long addr = (unsigned long)uops, end = addr + size;
+	u8 __user *p;
+	u8 byte;
+
+	if (!user_access_begin(uops, size))
+		return -EFAULT;
+	for (; addr < end; addr = ALIGN(addr + 1, PAGE_SIZE)) {
+		p = (u8 __user *)addr;
+		unsafe_get_user(byte, p, efault);
+		unsafe_put_user(byte, p, efault);
+	}
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/* Write the output fields of the @n operations that ran. */
+static int tmm_batch_write(struct torusmm_batch_op __user *uops,
+			   const struct torusmm_batch_op *ops, u32 n)
+{
+	u32 i;
+
+	if (!n)
+		return 0;
+	if (!user_write_access_begin(uops, array_size(n, sizeof(*uops))))
+		return -EFAULT;
+	for (i = 0; i < n; i++) {
+		unsafe_put_user(ops[i].result, &uops[i].result, efault);
+		unsafe_put_user(ops[i].fault, &uops[i].fault, efault);
+		unsafe_put_user(ops[i].out, &uops[i].out, efault);
+		unsafe_put_user(ops[i].fault_addr, &uops[i].fault_addr, efault);
+		unsafe_put_user(ops[i].pte, &uops[i].pte, efault);
+	}
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
+/*
+ * TORUSMM_BATCH: the whole vector is checked readable and writable before
+ * anything runs; then it is read, run and its results written back a chunk
+ * at a time.  Only a vector unmapped by another thread during the call can
+ * fail after operations ran.
+ */
+static int tmm_ioctl_batch(struct tmm_space *space, void __user *argp)
+{
+	struct torusmm_batch_op __user *uops;
+	struct tmm_batch_chunk *chunk;
+	struct torusmm_batch req;
+	u32 base, n, i, ran, end;
+	bool stop;
+	int err;
+
+	if (tmm_copy_in_out(&req, argp, sizeof(req)))
+		return -EFAULT;
+	if ((req.flags & ~TORUSMM_BATCH_CONTINUE) || !req.count ||
+	    req.count > TORUSMM_BATCH_MAX)
+		return -EINVAL;
+	stop = !(req.flags & TORUSMM_BATCH_CONTINUE);
+	uops = u64_to_user_ptr(req.ops);
+	if (tmm_batch_check_writable(uops, array_size(req.count,
+						      sizeof(*uops))))
+		return -EFAULT;
+	chunk = kmalloc(sizeof(*chunk), GFP_KERNEL);
+	if (!chunk)
+		return -ENOMEM;
+
+	req.done = 0;
+	req.failed = 0;
+	for (base = 0; base < req.count; base += n) {
+		struct torusmm_batch_op *ops = chunk->ops;
+
+		n = min_t(u32, req.count - base, TMM_BATCH_CHUNK);
+		err = tmm_batch_read(ops, uops + base, n);
+		if (err)
+			goto free_chunk;
+		i = 0;
+		while (i < n) {
+			if (fatal_signal_pending(current))
+				break;
+			ran = tmm_batch_translate(space, ops + i, n - i, stop,
+						  chunk->xlat);
+			if (!ran) {
+				tmm_batch_run(space, &ops[i]);
+				ran = 1;
+			}
+			for (end = i + ran; i < end; i++)
+				req.failed += ops[i].result != 0;
+			if (stop && req.failed)
+				break;
+			cond_resched();
+		}
+		err = tmm_batch_write(uops + base, ops, i);
+		if (err)
+			goto free_chunk;
+		req.done = base + i;
+		if (i < n)
+			break;
+	}
+	err = copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
+free_chunk:
+	kfree(chunk);
+	return err;
+}
+
 static long tmm_space_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -662,6 +1041,8 @@ static long tmm_space_ioctl(struct file *file, unsigned int cmd,
 	case TORUSMM_CLEAR_DIRTY_LOG:
 	case TORUSMM_GET_ACCESS_LOG:
 		return tmm_ioctl_log(space, argp, cmd);
+	case TORUSMM_BATCH:
+		return tmm_ioctl_batch(space, argp);
 	default:
 		return -ENOTTY;
 	}

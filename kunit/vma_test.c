@@ -4076,6 +4076,96 @@ static int vt_racer_run(void *data)
 	return 0;
 }
 
+/* Maps the pages translate_many_matches_single_translations() needs. */
+static void vt_translate_setup(struct kunit *test, struct tmm_space *space)
+{
+	vt_mmap(test, space, VT_BASE, 3 * PAGE_SIZE, VT_RW, VT_FIXED);
+	vt_mmap(test, space, VT_BASE + 3 * PAGE_SIZE, PAGE_SIZE, VT_R,
+		VT_FIXED);
+	vt_fill(test, space, VT_BASE, 2 * PAGE_SIZE, 0x5a);
+}
+
+/*
+ * A vector of translations gives, one by one, what single translations of a
+ * twin space give: each result, fault code, leaf entry and offset, the
+ * fault-ins (a not-present page of a region), the counters, and the stop
+ * after the first failure.  The vector walks present pages under one hold of
+ * the lock and takes the single path for a fault-in.
+ */
+static void translate_many_matches_single_translations(struct kunit *test)
+{
+	static const struct {
+		u32 va;
+		u32 access;
+	} vec[] = {
+		{ VT_BASE + 0x10, VT_ACC_U },			/* present */
+		{ VT_BASE + PAGE_SIZE + 0x20, VT_ACC_U | VT_ACC_W },
+		{ VT_BASE + 2 * PAGE_SIZE, VT_ACC_U | VT_ACC_W },/* fault-in */
+		{ VT_BASE + 2 * PAGE_SIZE + 1, VT_ACC_U },	/* now there */
+		{ VT_BASE + 3 * PAGE_SIZE, VT_ACC_U | VT_ACC_W },/* read-only */
+		{ VT_BASE + 8 * PAGE_SIZE, VT_ACC_U },		/* unmapped */
+		{ VT_BASE + 3 * PAGE_SIZE + 4, VT_ACC_U | TMM_ACCESS_PEEK },
+		{ VT_BASE + 0xfff, 0 },				/* supervisor */
+	};
+	struct tmm_space *many = vt_space(test);
+	struct tmm_space *single = vt_space(test);
+	struct torusmm_space_stats s_many, s_single;
+	struct tmm_xlat x[ARRAY_SIZE(vec)];
+	unsigned int i, done;
+
+	vt_translate_setup(test, many);
+	vt_translate_setup(test, single);
+	KUNIT_EXPECT_EQ(test, tmm_space_translate_many(many, x, 0, true), 0u);
+
+	for (i = 0; i < ARRAY_SIZE(vec); i++) {
+		x[i].va = vec[i].va;
+		x[i].access = vec[i].access;
+		x[i].err = 12345;
+	}
+	done = tmm_space_translate_many(many, x, ARRAY_SIZE(vec), false);
+	KUNIT_ASSERT_EQ(test, done, (unsigned int)ARRAY_SIZE(vec));
+	for (i = 0; i < ARRAY_SIZE(vec); i++) {
+		struct tmm_translation tr;
+		int err = tmm_space_access(single, vec[i].va, vec[i].access,
+					   &tr, NULL, NULL);
+
+		KUNIT_EXPECT_EQ_MSG(test, x[i].err, err, "entry %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, x[i].tr.fault, tr.fault, "entry %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, x[i].tr.pte & ~PAGE_MASK,
+				    tr.pte & ~PAGE_MASK, "entry %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, x[i].tr.tpa & ~PAGE_MASK,
+				    tr.tpa & ~PAGE_MASK, "entry %u", i);
+		if (!err)
+			KUNIT_EXPECT_EQ_MSG(test, x[i].tr.tpa >> PAGE_SHIFT,
+					    (u64)TMM_PTE_FRAME(x[i].tr.pte),
+					    "entry %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, tmm_space_lookup(many, vec[i].va) &
+				    ~PAGE_MASK, tmm_space_lookup(single,
+				    vec[i].va) & ~PAGE_MASK, "entry %u", i);
+	}
+	KUNIT_EXPECT_EQ(test, x[2].err, 0);	/* the fault-in happened */
+	KUNIT_EXPECT_EQ(test, x[4].err, -EFAULT);
+	tmm_space_get_stats(many, &s_many);
+	tmm_space_get_stats(single, &s_single);
+	KUNIT_EXPECT_EQ(test, s_many.nr_translations, s_single.nr_translations);
+	KUNIT_EXPECT_EQ(test, s_many.nr_fault_errors, s_single.nr_fault_errors);
+	KUNIT_EXPECT_EQ(test, s_many.nr_faults, s_single.nr_faults);
+	KUNIT_EXPECT_EQ(test, s_many.nr_data_frames, s_single.nr_data_frames);
+
+	/* Stopping: the first failure is the last one done; the rest untouched. */
+	for (i = 0; i < ARRAY_SIZE(vec); i++)
+		x[i].err = 12345;
+	done = tmm_space_translate_many(many, x, ARRAY_SIZE(vec), true);
+	KUNIT_EXPECT_EQ(test, done, 5u);
+	KUNIT_EXPECT_EQ(test, x[4].err, -EFAULT);
+	KUNIT_EXPECT_EQ(test, x[3].err, 0);
+	KUNIT_EXPECT_EQ(test, x[5].err, 12345);
+	/* A first entry that fails stops at once. */
+	done = tmm_space_translate_many(many, &x[5], 1, true);
+	KUNIT_EXPECT_EQ(test, done, 1u);
+	KUNIT_EXPECT_EQ(test, x[5].err, -EFAULT);
+}
+
 /*
  * A write and a read racing on a page never written both succeed, whichever
  * faults the page in first: the write gets a frame of its own, also where
@@ -6446,6 +6536,7 @@ static struct kunit_case vma_test_cases[] = {
 	KUNIT_CASE(access_log_reports_and_clears_accessed),
 	KUNIT_CASE_PARAM(observers_are_told_before_entries_change,
 			 vt_observe_gen_params),
+	KUNIT_CASE(translate_many_matches_single_translations),
 	KUNIT_CASE(write_racing_a_read_of_a_new_page_succeeds),
 	KUNIT_CASE_PARAM(operation_fails_cleanly_at_every_allocation,
 			 vt_fail_gen_params),
