@@ -49,17 +49,18 @@ set xrange [-0.6:*]
 plot dir."/copy.dat" using 2:xtic(1) title "torusmm", "" using 3 title "native"
 
 set output dir."/ratios.png"
-set terminal pngcairo size 1000,640 font ",9" noenhanced
-set title "torusmm time / native time, median of ".reps." (log scale; 1 = as fast as native)"
+set terminal pngcairo size 1000,720 font ",9" noenhanced
+set title "torusmm time / native time, median of ".reps." (log scale; red: torusmm slower by over 10%, green: faster, grey: within 10%)"
 set logscale y 10
 set ylabel "ratio"
-set xtics rotate by -55 font ",8"
-set bmargin 14
-set rmargin 18
+set xtics rotate by 90 right font ",8"
+set bmargin 18
+set rmargin 4
 unset key
 set yrange [0.01:*]
-# Red: torusmm slower than native; green: faster.
+# Red: torusmm more than 10% slower than native; green: more than 10%
+# faster; grey: within 10%, which TCG's noise can blur.
 set boxwidth 0.6
 set xrange [-0.7:*]
-plot dir."/ratios.dat" using 0:2:($2 > 1 ? 0xcc3333 : 0x339933):xtic(1) \
+plot dir."/ratios.dat" using 0:2:($2 > 1.1 ? 0xcc3333 : $2 < 0.9 ? 0x339933 : 0x999999):xtic(1) \
 	with boxes lc rgb variable, 1 with lines lt -1 dt 2
