@@ -3,6 +3,8 @@
 # make            build the modules against KDIR
 # make demo       boot Debian's kernel in QEMU and run the demo client
 # make check      build, static checks, and every test in both test VMs
+# make bench      torusmm against the kernel's own mm, in QEMU on Debian's
+#                 kernel: a table, build/bench/bench.csv and plots (REPS=5)
 # make fuzz       the model-checking fuzzer in the debug VM
 #                 (SEED=, OPS= or TIME= seconds, THREADS=, PARAMS= of torusmm.ko)
 # make deps       install the Debian packages the above need
@@ -27,7 +29,7 @@ endif
 KRELEASE = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 		$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 
-.PHONY: all modules clients install deps demo check fuzz clean
+.PHONY: all modules clients install deps demo check bench fuzz clean
 
 all: modules
 
@@ -60,6 +62,11 @@ demo:
 check:
 	scripts/deps.sh --if-missing
 	scripts/check.sh
+
+REPS ?= 5
+bench:
+	scripts/deps.sh --if-missing
+	scripts/bench.sh -n $(REPS)
 
 fuzz:
 	scripts/deps.sh --if-missing

@@ -16,13 +16,9 @@ dir=$build/stock
 log=$build/logs/vm-demo.log
 mkdir -p "$build/logs"
 
-scripts/fetch-stock-kernel.sh >/dev/null
 abi=$(tmm_stock_abi)
-
 echo "demo: building the modules for $abi in $dir"
-tmm_sync_sources "$dir"
-make -s -C "/lib/modules/$abi/build" M="$dir" modules >"$build/logs/build-demo.log" 2>&1 ||
-	{ tail -n 20 "$build/logs/build-demo.log"; tmm_die "module build failed"; }
+tmm_build_stock "$dir" "$build/logs/build-demo.log"
 
 clients=()
 if [ -f clients/Makefile ]; then

@@ -52,6 +52,29 @@ tmm_sync_sources() {
 		--exclude='*' "$TORUSMM_TOP/" "$1/"
 }
 
+# tmm_build_stock DIR LOG: fetch Debian's kernel when it is not cached and
+# build the modules for it in DIR, from a copy of the sources, with the
+# compiler's output in LOG (its tail is shown when the build fails).
+tmm_build_stock() {
+	"$TORUSMM_TOP/scripts/fetch-stock-kernel.sh" >/dev/null
+	tmm_sync_sources "$1"
+	make -s -C "/lib/modules/$(tmm_stock_abi)/build" M="$1" modules >"$2" 2>&1 ||
+		{ tail -n 20 "$2"; tmm_die "module build failed"; }
+}
+
+# The accelerator the test VMs use: kvm when /dev/kvm is usable, which
+# needs both the device and the CPU's virtualisation extensions (some
+# sandboxes offer a /dev/kvm that cannot run a guest); tcg otherwise, or
+# when TORUSMM_ACCEL=tcg forces it.
+tmm_accel() {
+	if [ "${TORUSMM_ACCEL:-}" != tcg ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+		grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		echo kvm
+	else
+		echo tcg
+	fi
+}
+
 # tmm_lock FILE WHAT: hold an exclusive lock on FILE (on descriptor 9) until
 # the script exits, saying so when WHAT has to wait for another holder.
 tmm_lock() {

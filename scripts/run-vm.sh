@@ -6,26 +6,28 @@
 # TCG otherwise; a hard timeout ends a VM that hangs.  Before booting,
 # every module in the initramfs must have been built for this kernel.
 #
-# usage: run-vm.sh -k debug|stock -i INITRD -l LOG [-t SECONDS] [-s]
+# usage: run-vm.sh -k debug|stock -i INITRD -l LOG [-t SECONDS] [-m MEM] [-s]
+#   -m  the VM's memory, as QEMU's -m takes it (default 1G)
 #   -s  also stream the console to stdout while the VM runs
 # Exit status: QEMU's (0 after a clean power-off), 124 on timeout, 2 when
 # a module's vermagic does not match the kernel.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-kind='' initrd='' log='' timeout_s=600 stream=0
-while getopts "k:i:l:t:s" opt; do
+kind='' initrd='' log='' timeout_s=600 mem=1G stream=0
+while getopts "k:i:l:t:m:s" opt; do
 	case $opt in
 	k) kind=$OPTARG ;;
 	i) initrd=$OPTARG ;;
 	l) log=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
+	m) mem=$OPTARG ;;
 	s) stream=1 ;;
-	*) tmm_die "usage: $0 -k debug|stock -i INITRD -l LOG [-t SECONDS] [-s]" ;;
+	*) tmm_die "usage: $0 -k debug|stock -i INITRD -l LOG [-t SECONDS] [-m MEM] [-s]" ;;
 	esac
 done
 [ -n "$kind" ] && [ -f "$initrd" ] && [ -n "$log" ] ||
-	tmm_die "usage: $0 -k debug|stock -i INITRD -l LOG [-t SECONDS] [-s]"
+	tmm_die "usage: $0 -k debug|stock -i INITRD -l LOG [-t SECONDS] [-m MEM] [-s]"
 initrd=$(realpath "$initrd")
 
 # An Oops leaves the kernel unusable: panic, and so end the VM at once.
@@ -68,21 +70,15 @@ while read -r ko; do
 done < <(find "$kos" -name '*.ko')
 [ $mismatch -eq 0 ] || exit 2
 
-# KVM needs both the device and the CPU's virtualisation extensions (some
-# sandboxes offer a /dev/kvm that cannot run a guest).  TORUSMM_ACCEL=tcg
-# forces TCG.
 accel=(-accel tcg -cpu max)
-if [ "${TORUSMM_ACCEL:-}" != tcg ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-	grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	accel=(-enable-kvm -cpu host)
-fi
+[ "$(tmm_accel)" = tcg ] || accel=(-enable-kvm -cpu host)
 
 out=/dev/null
 [ $stream -eq 0 ] || out=/dev/stdout
 rm -f "$log"
 status=0
 timeout -k 10 "$timeout_s" qemu-system-x86_64 "${accel[@]}" \
-	-smp 2 -m 1G -nographic -no-reboot -nic none -monitor none \
+	-smp 2 -m "$mem" -nographic -no-reboot -nic none -monitor none \
 	-chardev stdio,id=console,signal=on,logfile="$log" -serial chardev:console \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	</dev/null >"$out" || status=$?
