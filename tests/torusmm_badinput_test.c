@@ -88,7 +88,7 @@ enum target { ON_SPACE, ON_DEVICE, ON_ANOTHER_OPEN };
 
 /* Where the ioctl's argument pointer, or the user buffer inside it, points. */
 enum user_ptr { PTR_VALID, PTR_NULL, PTR_UNMAPPED, PTR_HALF_UNMAPPED,
-		PTR_READ_ONLY };
+		PTR_READ_ONLY, PTR_PROT_NONE };
 
 /*
  * The situation the fixture sets up before the snapshot.  FILL_SPACES fills
@@ -133,6 +133,7 @@ union bad_arg {
 	struct torusmm_clone clone;
 	struct torusmm_space_stats stats;
 	struct torusmm_dump dump;
+	struct torusmm_batch batch;
 	unsigned char bytes[64];
 };
 
@@ -162,6 +163,7 @@ struct user_memory {
 	unsigned char *unmapped;	/* a page nothing maps */
 	unsigned char *half;		/* a page, then an unmapped one */
 	unsigned char *read_only;	/* a page, read-only during the call */
+	unsigned char *prot_none;	/* a page, PROT_NONE */
 };
 
 /* Everything a rejected call must leave as it was. */
@@ -235,6 +237,7 @@ static const char *cmd_name(unsigned long cmd)
 		{ TORUSMM_GET_STATS, "GET_STATS" },
 		{ TORUSMM_DUMP_REGIONS, "DUMP_REGIONS" },
 		{ TORUSMM_DUMP_PTES, "DUMP_PTES" },
+		{ TORUSMM_BATCH, "BATCH" },
 	};
 	unsigned int i;
 
@@ -548,6 +551,8 @@ static void make_user_memory(struct __test_metadata *_metadata,
 	mem->valid = map_user_pages(_metadata, 4);
 	memset(mem->valid, 0xbb, 4 * PAGE);
 	mem->read_only = map_user_pages(_metadata, 1);
+	mem->prot_none = map_user_pages(_metadata, 1);
+	ASSERT_EQ(0, mprotect(mem->prot_none, PAGE, PROT_NONE));
 	mem->half = map_user_pages(_metadata, 2);
 	ASSERT_EQ(0, munmap(mem->half + PAGE, PAGE));
 	mem->unmapped = map_user_pages(_metadata, 1);
@@ -651,8 +656,53 @@ static void *user_pointer(const struct user_memory *mem, enum user_ptr ptr,
 		return mem->half;
 	case PTR_READ_ONLY:
 		return mem->read_only;
+	case PTR_PROT_NONE:
+		return mem->prot_none;
 	}
 	return NULL;
+}
+
+/*
+ * The vector of a TORUSMM_BATCH row: ops that would each map the hole (with
+ * frames) if any ran, where @where says.  PTR_HALF_UNMAPPED: the last op's
+ * last 36 bytes lie in the unmapped page.  PTR_READ_ONLY: in the second
+ * half of the read-only page (a read-only header may use the first).
+ */
+static void *batch_vector(const struct user_memory *mem, enum user_ptr where,
+			  __u32 count)
+{
+	const struct torusmm_batch_op map_the_hole = {
+		.op = TORUSMM_OP_MMAP, .addr = HOLE, .length = 2 * PAGE,
+		.prot = RW, .flags = FIXED | POPULATE,
+	};
+	struct torusmm_batch_op *v;
+	size_t room, n, i;
+
+	switch (where) {
+	case PTR_VALID:
+		v = (struct torusmm_batch_op *)mem->valid;
+		room = 4 * PAGE;
+		break;
+	case PTR_HALF_UNMAPPED:
+		n = count ? count : 1;
+		if (n * sizeof(*v) > PAGE)
+			n = PAGE / sizeof(*v);
+		v = (struct torusmm_batch_op *)(mem->half + PAGE + 36 -
+						n * sizeof(*v));
+		room = n * sizeof(*v) - 36;
+		break;
+	case PTR_READ_ONLY:
+		v = (struct torusmm_batch_op *)(mem->read_only + PAGE / 2);
+		room = PAGE / 2;
+		break;
+	default:
+		return user_pointer(mem, where, NULL);
+	}
+	for (i = 0; (i + 1) * sizeof(*v) <= room; i++)
+		v[i] = map_the_hole;
+	if (where == PTR_HALF_UNMAPPED && room % sizeof(*v))
+		memcpy(&v[i], &map_the_hole, room % sizeof(*v));
+	return v;
 }
 
 /*
@@ -678,6 +728,9 @@ static int make_call(struct __test_metadata *_metadata, int fd,
 	if (call->cmd == TORUSMM_DUMP_REGIONS || call->cmd == TORUSMM_DUMP_PTES)
 		arg.dump.buf = torusmm_ptr(user_pointer(mem, call->buf,
 							mem->valid));
+	if (call->cmd == TORUSMM_BATCH)
+		arg.batch.ops = torusmm_ptr(batch_vector(mem, call->buf,
+							 arg.batch.count));
 	argp = user_pointer(mem, call->ptr, &arg);
 	if (call->ptr == PTR_READ_ONLY)
 		memcpy(mem->read_only, &arg, sizeof(arg));
@@ -2252,6 +2305,44 @@ FIXTURE_VARIANT_ADD(bad_input, read_into_a_read_only_buffer_efault) {
 	.expect = -EFAULT,
 };
 
+FIXTURE_VARIANT_ADD(bad_input, write_from_a_prot_none_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = UNTOUCHED, .length = 16, .access = USER },
+		.buf = PTR_PROT_NONE,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, write_to_a_written_page_from_a_prot_none_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_WRITE,
+		.arg.rw = { .addr = ADDR + 2 * PAGE, .length = 16 },
+		.buf = PTR_PROT_NONE,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_into_a_prot_none_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = ADDR + 2 * PAGE, .length = 16,
+			    .access = USER },
+		.buf = PTR_PROT_NONE,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, read_of_a_populated_page_into_a_read_only_buffer_efault) {
+	.call = {
+		.cmd = TORUSMM_READ,
+		.arg.rw = { .addr = ADDR + 2 * PAGE, .length = 16,
+			    .access = USER },
+		.buf = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
 FIXTURE_VARIANT_ADD(bad_input, read_of_the_kernel_half_faults) {
 	.call = {
 		.cmd = TORUSMM_READ,
@@ -2369,6 +2460,115 @@ FIXTURE_VARIANT_ADD(bad_input, write_fault_in_past_the_user_frames_enomem) {
 	.prepare = FILL_USER_FRAMES,
 	.param = { "user_max_frames", PARAM_USER_FRAMES },
 	.expect = -ENOMEM,
+};
+
+/*
+ * TORUSMM_BATCH: a header or vector refused as a whole.  Every op of the
+ * vector would map the hole with frames: nothing may have run.
+ */
+
+FIXTURE_VARIANT_ADD(bad_input, batch_flags_einval) {
+	.call = {
+		.cmd = TORUSMM_BATCH, .arg.batch = { .count = 1, .flags = 2 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_flags_bit31_einval) {
+	.call = {
+		.cmd = TORUSMM_BATCH,
+		.arg.batch = { .count = 1, .flags = BIT31 | 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_count_0_einval) {
+	.call = { .cmd = TORUSMM_BATCH, .arg.batch = { .count = 0 } },
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_count_past_the_max_einval) {
+	.call = {
+		.cmd = TORUSMM_BATCH,
+		.arg.batch = { .count = TORUSMM_BATCH_MAX + 1 },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_count_u32_max_einval) {
+	.call = {
+		.cmd = TORUSMM_BATCH,
+		.arg.batch = { .count = 0xffffffffu,
+			       .flags = TORUSMM_BATCH_CONTINUE },
+	},
+	.expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_null_efault) {
+	.call = { .cmd = TORUSMM_BATCH, .ptr = PTR_NULL },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_unmapped_efault) {
+	.call = { .cmd = TORUSMM_BATCH, .ptr = PTR_UNMAPPED },
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_read_only_efault_before_any_op_runs) {
+	.call = {
+		.cmd = TORUSMM_BATCH, .arg.batch = { .count = 1 },
+		.ptr = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_null_vector_efault) {
+	.call = {
+		.cmd = TORUSMM_BATCH, .arg.batch = { .count = 1 },
+		.buf = PTR_NULL,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_unmapped_vector_efault) {
+	.call = {
+		.cmd = TORUSMM_BATCH, .arg.batch = { .count = 2 },
+		.buf = PTR_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_vector_running_into_an_unmapped_page_efault) {
+	.call = {
+		.cmd = TORUSMM_BATCH,
+		.arg.batch = { .count = 3, .flags = TORUSMM_BATCH_CONTINUE },
+		.buf = PTR_HALF_UNMAPPED,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_read_only_vector_efault) {
+	.call = {
+		.cmd = TORUSMM_BATCH, .arg.batch = { .count = 2 },
+		.buf = PTR_READ_ONLY,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_prot_none_vector_efault) {
+	.call = {
+		.cmd = TORUSMM_BATCH, .arg.batch = { .count = 1 },
+		.buf = PTR_PROT_NONE,
+	},
+	.expect = -EFAULT,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, batch_on_the_device_enotty) {
+	.call = {
+		.cmd = TORUSMM_BATCH, .target = ON_DEVICE,
+		.arg.batch = { .count = 1 },
+	},
+	.expect = -ENOTTY,
 };
 
 /* TORUSMM_CLONE */

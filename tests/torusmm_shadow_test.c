@@ -2371,4 +2371,334 @@ TEST_F_TIMEOUT(shadow, every_torus_has_all_frames_free_at_the_end, 30)
 	}
 }
 
+/*
+ * TORUSMM_READ and TORUSMM_WRITE copy straight between the frames and the
+ * caller's buffer, once per byte, faulting the buffer in with no space lock
+ * held when it is not there.  What a call must leave when it fails with
+ * EFAULT: the space's entries (accessed and dirty bits, frames) and
+ * statistics, compared here over the tests' window.
+ */
+struct rw_state {
+	struct torusmm_pte ptes[64];
+	__u32 nr;
+	struct torusmm_space_stats stats;
+};
+
+static void rw_state_take(struct __test_metadata *_metadata, int fd,
+			  struct rw_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->nr = ARRAY_SIZE(s->ptes);
+	ASSERT_EQ(0, torusmm_dump_ptes(fd, ADDR, 64 * PAGE, s->ptes, &s->nr));
+	ASSERT_EQ(0, torusmm_stats(fd, &s->stats));
+}
+
+static void expect_rw_state_same(struct __test_metadata *_metadata, int fd,
+				 const struct rw_state *before,
+				 const char *what)
+{
+	struct rw_state after;
+	__u32 i;
+
+	rw_state_take(_metadata, fd, &after);
+	EXPECT_EQ(before->nr, after.nr) TH_LOG("%s: entries appeared", what);
+	for (i = 0; i < before->nr && i < after.nr; i++) {
+		EXPECT_EQ(before->ptes[i].addr, after.ptes[i].addr);
+		EXPECT_EQ(before->ptes[i].pte, after.ptes[i].pte)
+			TH_LOG("%s: the entry of %#x changed", what,
+			       after.ptes[i].addr);
+	}
+	EXPECT_EQ(0, memcmp(&before->stats, &after.stats,
+			    sizeof(after.stats)))
+		TH_LOG("%s: the statistics changed", what);
+}
+
+/* 1 MiB into anonymous memory never touched: faulted in as the copy goes. */
+TEST_F_TIMEOUT(shadow, read_of_1mib_into_a_fresh_buffer_copies_every_byte, 120)
+{
+	const size_t len = TORUSMM_RW_MAX;
+	unsigned char *pattern, *fresh;
+	struct torusmm_rw rw;
+	size_t i;
+
+	map(_metadata, self->fd, ADDR, len, RW, FIXED);
+	pattern = malloc(len);
+	ASSERT_TRUE(pattern != NULL);
+	for (i = 0; i < len; i++)
+		pattern[i] = (unsigned char)(i * 131 + (i >> 12));
+	ASSERT_EQ(0, torusmm_write(self->fd, ADDR, pattern, len, USER, &rw));
+	EXPECT_EQ(len, rw.done);
+
+	fresh = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(fresh != MAP_FAILED);
+	memset(&rw, 0xa5, sizeof(rw));
+	ASSERT_EQ(0, torusmm_read(self->fd, ADDR, fresh, len, USER, &rw));
+	EXPECT_EQ(len, rw.done);
+	EXPECT_EQ(0, rw.fault);
+	EXPECT_EQ(0, rw.fault_addr);
+	EXPECT_EQ(0, memcmp(fresh, pattern, len));
+	munmap(fresh, len);
+
+	/* and WRITE from a fresh buffer: zeroes, every byte of them */
+	fresh = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(fresh != MAP_FAILED);
+	ASSERT_EQ(0, torusmm_write(self->fd, ADDR, fresh, len, USER, &rw));
+	EXPECT_EQ(len, rw.done);
+	ASSERT_EQ(0, torusmm_read(self->fd, ADDR, pattern, len, USER, &rw));
+	for (i = 0; i < len && !pattern[i]; i++)
+		;
+	EXPECT_EQ(len, i) TH_LOG("byte %zu is %#x", i, pattern[i]);
+	munmap(fresh, len);
+	free(pattern);
+}
+
+/* TORUSMM_RW_MAX is the longest copy; length 0 needs no buffer at all. */
+TEST_F_TIMEOUT(shadow, read_and_write_lengths_up_to_rw_max, 120)
+{
+	unsigned char *buf = malloc(TORUSMM_RW_MAX + PAGE);
+	struct torusmm_rw rw;
+	struct rw_state before;
+
+	ASSERT_TRUE(buf != NULL);
+	map(_metadata, self->fd, ADDR, TORUSMM_RW_MAX + 2 * PAGE, RW, FIXED);
+	EXPECT_EQ(0, torusmm_write(self->fd, ADDR, buf, TORUSMM_RW_MAX, 0,
+				   &rw));
+	EXPECT_EQ(TORUSMM_RW_MAX, rw.done);
+	EXPECT_EQ(0, torusmm_read(self->fd, ADDR + 1, buf, TORUSMM_RW_MAX, 0,
+				  &rw));
+	EXPECT_EQ(TORUSMM_RW_MAX, rw.done);
+
+	rw_state_take(_metadata, self->fd, &before);
+	EXPECT_EQ(-EINVAL, torusmm_read(self->fd, ADDR, buf,
+					TORUSMM_RW_MAX + 1, 0, &rw));
+	EXPECT_EQ(-EINVAL, torusmm_write(self->fd, ADDR, buf,
+					 TORUSMM_RW_MAX + 1, 0, &rw));
+	memset(&rw, 0xa5, sizeof(rw));
+	EXPECT_EQ(0, torusmm_read(self->fd, ADDR, NULL, 0, USER, &rw));
+	EXPECT_EQ(0, rw.done);
+	EXPECT_EQ(0, rw.fault);
+	EXPECT_EQ(0, rw.fault_addr);
+	EXPECT_EQ(0, torusmm_write(self->fd, (ADDR + TORUSMM_RW_MAX + 8 * PAGE), NULL, 0, USER, &rw));
+	EXPECT_EQ(0, rw.done);
+	expect_rw_state_same(_metadata, self->fd, &before,
+			     "RW_MAX + 1 and length 0");
+	free(buf);
+}
+
+/*
+ * The buffer may be a shadow of the space itself: another page of it, the
+ * very page being read (the frame copied onto itself), and a page the read
+ * maps to the zero frame while its shadow store needs a frame of its own.
+ */
+TEST_F_TIMEOUT(shadow, read_into_a_shadow_of_the_same_space, 60)
+{
+	static const char msg[] = "page 0 says hello to page 2";
+	char back[64], *p;
+	struct torusmm_rw rw;
+	unsigned int i;
+
+	if (!self->has_shadow)
+		SKIP(return, NO_SHADOW);
+	catch_faults();
+	map(_metadata, self->fd, ADDR, 4 * PAGE, RW, FIXED);
+	fill(_metadata, self->fd, ADDR, msg, sizeof(msg));
+	fill(_metadata, self->fd, ADDR + PAGE + 40, msg, sizeof(msg));
+	p = shadow(_metadata, self->fd, ADDR, 4 * PAGE, PROT_RW);
+
+	/* page 0 into page 2, which has no frame nor hardware entry yet */
+	ASSERT_EQ(0, torusmm_read(self->fd, ADDR, p + 2 * PAGE + 8,
+				  sizeof(msg), USER, &rw));
+	EXPECT_EQ(sizeof(msg), rw.done);
+	slurp(_metadata, self->fd, ADDR + 2 * PAGE + 8, back, sizeof(msg));
+	EXPECT_STREQ(msg, back);
+	EXPECT_EQ(P_A | P_D, pte_of(_metadata, self->fd, ADDR + 2 * PAGE) &
+			     (P_A | P_D));
+
+	/* page 1 onto itself, the whole page */
+	ASSERT_EQ(0, torusmm_read(self->fd, ADDR + PAGE, p + PAGE, PAGE, USER,
+				  &rw));
+	EXPECT_EQ(PAGE, rw.done);
+	slurp(_metadata, self->fd, ADDR + PAGE + 40, back, sizeof(msg));
+	EXPECT_STREQ(msg, back);
+	EXPECT_STREQ(msg, p + PAGE + 40);
+
+	/*
+	 * page 3, never touched: the read maps the zero frame, the store
+	 * through the shadow then needs a frame; the bytes stay zero
+	 */
+	ASSERT_EQ(0, torusmm_read(self->fd, ADDR + 3 * PAGE, p + 3 * PAGE,
+				  PAGE, USER, &rw));
+	EXPECT_EQ(PAGE, rw.done);
+	for (i = 0; i < PAGE && !p[3 * PAGE + i]; i++)
+		;
+	EXPECT_EQ(PAGE, i);
+	EXPECT_NE(ZERO_TPA, pte_of(_metadata, self->fd, ADDR + 3 * PAGE) &
+			    TORUSMM_PTE_FRAME_MASK);
+	EXPECT_EQ(4, stats_of(_metadata, self->fd).nr_data_frames);
+}
+
+/* The buffer may be a shadow of another space. */
+TEST_F_TIMEOUT(shadow, read_into_a_shadow_of_another_space, 60)
+{
+	static const char msg[] = "from one space into another";
+	int other = torusmm_create_space(self->dev, self->torus,
+					 TORUSMM_NO_QUOTA);
+	char back[64], *p;
+	struct torusmm_rw rw;
+
+	if (!self->has_shadow)
+		SKIP(return, NO_SHADOW);
+	ASSERT_LE(0, other);
+	catch_faults();
+	map(_metadata, self->fd, ADDR, PAGE, RW, FIXED);
+	map(_metadata, other, ADDR, 2 * PAGE, RW, FIXED);
+	fill(_metadata, self->fd, ADDR + 100, msg, sizeof(msg));
+	p = shadow(_metadata, other, ADDR, 2 * PAGE, PROT_RW);
+	ASSERT_EQ(0, torusmm_read(self->fd, ADDR + 100, p + PAGE - 10,
+				  sizeof(msg), USER, &rw));
+	EXPECT_EQ(sizeof(msg), rw.done);
+	slurp(_metadata, other, ADDR + PAGE - 10, back, sizeof(msg));
+	EXPECT_STREQ(msg, back);
+	EXPECT_STREQ(msg, p + PAGE - 10);
+	/* and back again, WRITE from the other space's shadow */
+	ASSERT_EQ(0, torusmm_write(self->fd, ADDR + 200, p + PAGE - 10,
+				   sizeof(msg), USER, &rw));
+	slurp(_metadata, self->fd, ADDR + 200, back, sizeof(msg));
+	EXPECT_STREQ(msg, back);
+	munmap(p, 2 * PAGE);
+	close(other);
+}
+
+/* WRITE from a shadow of the same space: another page, and the same one. */
+TEST_F_TIMEOUT(shadow, write_from_a_shadow_of_the_same_space, 60)
+{
+	static const char msg[] = "copied from the shadow of page 0";
+	char back[64], *p;
+	struct torusmm_rw rw;
+	unsigned int i;
+
+	if (!self->has_shadow)
+		SKIP(return, NO_SHADOW);
+	catch_faults();
+	map(_metadata, self->fd, ADDR, 4 * PAGE, RW, FIXED);
+	fill(_metadata, self->fd, ADDR + 16, msg, sizeof(msg));
+	p = shadow(_metadata, self->fd, ADDR, 4 * PAGE, PROT_RW);
+
+	ASSERT_EQ(0, torusmm_write(self->fd, ADDR + 2 * PAGE, p + 16,
+				   sizeof(msg), USER, &rw));
+	EXPECT_EQ(sizeof(msg), rw.done);
+	slurp(_metadata, self->fd, ADDR + 2 * PAGE, back, sizeof(msg));
+	EXPECT_STREQ(msg, back);
+	/* page 0 onto itself */
+	ASSERT_EQ(0, torusmm_write(self->fd, ADDR, p, PAGE, USER, &rw));
+	EXPECT_EQ(PAGE, rw.done);
+	slurp(_metadata, self->fd, ADDR + 16, back, sizeof(msg));
+	EXPECT_STREQ(msg, back);
+	/* page 3, never touched, onto itself: zeroes, now in a frame */
+	ASSERT_EQ(0, torusmm_write(self->fd, ADDR + 3 * PAGE, p + 3 * PAGE,
+				   PAGE, USER, &rw));
+	EXPECT_EQ(PAGE, rw.done);
+	for (i = 0; i < PAGE && !p[3 * PAGE + i]; i++)
+		;
+	EXPECT_EQ(PAGE, i);
+	EXPECT_EQ(P_A | P_D, pte_of(_metadata, self->fd, ADDR + 3 * PAGE) &
+			     (P_A | P_D));
+}
+
+/*
+ * A buffer the caller cannot write (READ) or read (WRITE) is EFAULT before
+ * the space is touched: no frame, no zero frame, no accessed or dirty bit,
+ * no counter moves.  Page 0 is populated (a frame, neither accessed nor
+ * dirty), page 1 never touched.
+ */
+TEST_F_TIMEOUT(shadow, a_bad_buffer_is_efault_and_leaves_the_space, 60)
+{
+	unsigned char *ro, *none, *half;
+	struct rw_state before;
+	struct torusmm_rw rw;
+	__u32 pte;
+
+	map(_metadata, self->fd, ADDR, PAGE, RW, FIXED | POPULATE);
+	map(_metadata, self->fd, ADDR + PAGE, PAGE, RW, FIXED);
+	pte = pte_of(_metadata, self->fd, ADDR);
+	ASSERT_EQ(0, pte & (P_A | P_D));
+	ro = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	none = mmap(NULL, 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	half = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(ro != MAP_FAILED && none != MAP_FAILED &&
+		    half != MAP_FAILED);
+	half[0] = 1;
+	ASSERT_EQ(0, munmap(half + PAGE, PAGE));
+	rw_state_take(_metadata, self->fd, &before);
+
+	EXPECT_EQ(-EFAULT, torusmm_read(self->fd, ADDR, ro, 64, USER, &rw));
+	EXPECT_EQ(-EFAULT, torusmm_read(self->fd, ADDR + PAGE, ro, 64, USER,
+					&rw));
+	EXPECT_EQ(-EFAULT, torusmm_read(self->fd, ADDR, ro, 2 * PAGE, 0,
+					&rw));
+	EXPECT_EQ(-EFAULT, torusmm_read(self->fd, ADDR, none, 8, USER, &rw));
+	EXPECT_EQ(-EFAULT, torusmm_write(self->fd, ADDR, none, 8, USER, &rw));
+	EXPECT_EQ(-EFAULT, torusmm_write(self->fd, ADDR + PAGE, none, PAGE,
+					 USER, &rw));
+	/* valid for the first half, then unmapped */
+	EXPECT_EQ(-EFAULT, torusmm_read(self->fd, ADDR, half, 2 * PAGE, USER,
+					&rw));
+	EXPECT_EQ(-EFAULT, torusmm_write(self->fd, ADDR, half, 2 * PAGE,
+					 USER, &rw));
+	EXPECT_EQ(-EFAULT, torusmm_read(self->fd, ADDR + PAGE, half,
+					PAGE + 1, USER, &rw));
+	EXPECT_EQ(-EFAULT, torusmm_write(self->fd, ADDR + PAGE, half,
+					 PAGE + 1, USER, &rw));
+	expect_rw_state_same(_metadata, self->fd, &before, "bad buffers");
+	EXPECT_EQ(1, half[0]);
+	munmap(ro, 2 * PAGE);
+	munmap(none, 2 * PAGE);
+	munmap(half, PAGE);
+}
+
+/*
+ * A shadow the client maps read-write over a read-only region is a writable
+ * mapping whose stores fail their fault: the check before the copy cannot
+ * see that, so a READ into it is EFAULT only when the copy gets there, and
+ * (section 7.10) the pages before were walked and copied, as for ENOMEM.
+ * Here page 0 goes to anonymous memory, page 1 to such a shadow.
+ */
+TEST_F_TIMEOUT(shadow, read_into_a_shadow_that_refuses_stores_is_efault, 60)
+{
+	static const char msg[] = "page 0 reaches the anonymous page";
+	int other = torusmm_create_space(self->dev, self->torus,
+					 TORUSMM_NO_QUOTA);
+	struct torusmm_rw rw;
+	char *buf, *p;
+
+	if (!self->has_shadow)
+		SKIP(return, NO_SHADOW);
+	ASSERT_LE(0, other);
+	catch_faults();
+	map(_metadata, self->fd, ADDR, 2 * PAGE, RW, FIXED);
+	fill(_metadata, self->fd, ADDR, msg, sizeof(msg));
+	map(_metadata, other, ADDR, PAGE, R, FIXED);
+	buf = mmap(NULL, 2 * PAGE, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(buf != MAP_FAILED);
+	p = mmap(buf + PAGE, PAGE, PROT_RW, MAP_SHARED | MAP_FIXED, other,
+		 ADDR);
+	ASSERT_TRUE(p == buf + PAGE);
+	EXPECT_EQ(-EFAULT, torusmm_read(self->fd, ADDR, buf, 2 * PAGE, USER,
+					&rw));
+	EXPECT_STREQ(msg, buf) TH_LOG("page 0 was not copied");
+	EXPECT_EQ(0, pte_of(_metadata, other, ADDR))
+		TH_LOG("the refused store took a frame in the other space");
+	/* one page less: all of it lands */
+	memset(buf, 0, PAGE);
+	EXPECT_EQ(0, torusmm_read(self->fd, ADDR, buf, PAGE, USER, &rw));
+	EXPECT_STREQ(msg, buf);
+	munmap(buf, 2 * PAGE);
+	close(other);
+}
+
 TEST_HARNESS_MAIN
