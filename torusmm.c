@@ -897,6 +897,12 @@ static int tmm_batch_read(struct torusmm_batch_op *ops,
 		unsafe_get_user(ops[i].access, &uops[i].access, efault);
 		unsafe_get_user(ops[i].prot, &uops[i].prot, efault);
 		unsafe_get_user(ops[i].reserved, &uops[i].reserved, efault);
+		/* Never written out unset: no kernel memory reaches the user. */
+		ops[i].result = 0;
+		ops[i].fault = 0;
+		ops[i].out = 0;
+		ops[i].fault_addr = 0;
+		ops[i].pte = 0;
 	}
 	user_read_access_end();
 	return 0;
@@ -1012,7 +1018,8 @@ static int tmm_ioctl_batch(struct tmm_space *space, void __user *argp)
 		if (err)
 			goto free_chunk;
 		req.done = base + i;
-		if (i < n)
+		/* A failure that ends a chunk ends the batch too. */
+		if (i < n || (stop && req.failed))
 			break;
 	}
 	err = copy_to_user(argp, &req, sizeof(req)) ? -EFAULT : 0;
