@@ -823,7 +823,6 @@ free_bitmap:
 	return err;
 }
 
-
 /*
  * A batch runs in chunks of this many operations: its kernel memory is
  * bounded, and as many TRANSLATE operations in a row are walked under one

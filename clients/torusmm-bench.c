@@ -1256,8 +1256,9 @@ static void print_batch_speedup(struct bench *b)
 		return;
 	summarize(single, &s1);
 	summarize(batched, &sb);
-	printf("batched TRANSLATE: %.1fx the single-ioctl rate per entry (%.0f ns / %.0f ns, medians)\n",
-	       s1.med[0] / sb.med[0], s1.med[0], sb.med[0]);
+	printf("batched TRANSLATE: %.1fx the single-ioctl rate per entry",
+	       s1.med[0] / sb.med[0]);
+	printf(" (%.0f ns / %.0f ns, medians)\n", s1.med[0], sb.med[0]);
 }
 
 static void print_table(struct bench *b)

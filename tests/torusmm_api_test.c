@@ -270,9 +270,11 @@ TEST_F_TIMEOUT(space, extensions_report_features_and_zero_when_unknown, 30)
 					     TORUSMM_CAP_ACCESS_LOG));
 	EXPECT_EQ(TORUSMM_BATCH_MAX,
 		  torusmm_check_extension(self->dev, TORUSMM_CAP_BATCH));
+	EXPECT_EQ(1, torusmm_check_extension(self->dev,
+					     TORUSMM_CAP_SPACE_ID));
 	EXPECT_EQ(0, torusmm_check_extension(self->dev, 0));
 	EXPECT_EQ(0, torusmm_check_extension(self->dev,
-					     TORUSMM_CAP_BATCH + 1))
+					     TORUSMM_CAP_SPACE_ID + 1))
 		TH_LOG("the first capability past the last one known");
 	EXPECT_EQ(0, torusmm_check_extension(self->dev, 0x7fffffff));
 }

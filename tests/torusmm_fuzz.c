@@ -1115,7 +1115,7 @@ static int batch_call(int fd, unsigned long cmd, enum ptr_kind k, void *arg,
 			continue;
 		if (x->result != -EINVAL || x->fault || x->out ||
 		    x->fault_addr || x->pte)
-			mismatch("BATCH: bad op %u (op %u, reserved %#x): result %d fault %#x out %#llx fault_addr %#llx pte %#x",
+			mismatch("BATCH: bad op %u (%u, %#x): %d %#x %#llx %#llx %#x",
 				 i, x->op, x->reserved, x->result, x->fault,
 				 (unsigned long long)x->out,
 				 (unsigned long long)x->fault_addr, x->pte);

@@ -2423,7 +2423,7 @@ TEST_F_TIMEOUT(shadow, read_of_1mib_into_a_fresh_buffer_copies_every_byte, 120)
 
 	map(_metadata, self->fd, ADDR, len, RW, FIXED);
 	pattern = malloc(len);
-	ASSERT_TRUE(pattern != NULL);
+	ASSERT_TRUE(!!pattern);
 	for (i = 0; i < len; i++)
 		pattern[i] = (unsigned char)(i * 131 + (i >> 12));
 	ASSERT_EQ(0, torusmm_write(self->fd, ADDR, pattern, len, USER, &rw));
@@ -2461,7 +2461,7 @@ TEST_F_TIMEOUT(shadow, read_and_write_lengths_up_to_rw_max, 120)
 	struct torusmm_rw rw;
 	struct rw_state before;
 
-	ASSERT_TRUE(buf != NULL);
+	ASSERT_TRUE(!!buf);
 	map(_metadata, self->fd, ADDR, TORUSMM_RW_MAX + 2 * PAGE, RW, FIXED);
 	EXPECT_EQ(0, torusmm_write(self->fd, ADDR, buf, TORUSMM_RW_MAX, 0,
 				   &rw));
@@ -2480,7 +2480,8 @@ TEST_F_TIMEOUT(shadow, read_and_write_lengths_up_to_rw_max, 120)
 	EXPECT_EQ(0, rw.done);
 	EXPECT_EQ(0, rw.fault);
 	EXPECT_EQ(0, rw.fault_addr);
-	EXPECT_EQ(0, torusmm_write(self->fd, (ADDR + TORUSMM_RW_MAX + 8 * PAGE), NULL, 0, USER, &rw));
+	EXPECT_EQ(0, torusmm_write(self->fd, ADDR + TORUSMM_RW_MAX + 8 * PAGE,
+				   NULL, 0, USER, &rw));
 	EXPECT_EQ(0, rw.done);
 	expect_rw_state_same(_metadata, self->fd, &before,
 			     "RW_MAX + 1 and length 0");

@@ -62,7 +62,7 @@ static int tracefs_read(const char *file, char *buf, size_t len)
 		return -errno;
 	buf[n] = '\0';
 	/* "7 (expanded: 1408)" before the first use: keep the number. */
-	buf[strcspn(buf, " \n")] = '\0';
+	buf[strcspn(buf, "\n ")] = '\0';
 	return 0;
 }
 
