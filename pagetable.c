@@ -539,9 +539,14 @@ int tmm_pt_access(struct tmm_pagetable *pt, u32 va, u32 access, u64 *tpa,
 		goto fault;
 
 	if (!(access & TMM_ACCESS_PEEK)) {
-		tmm_pte_set_bits(pdep, TORUSMM_PTE_ACCESSED);
-		pte = tmm_pte_set_bits(ptep, TORUSMM_PTE_ACCESSED |
-			((access & TORUSMM_ACCESS_WRITE) ? TORUSMM_PTE_DIRTY : 0));
+		u32 bits = TORUSMM_PTE_ACCESSED |
+			   ((access & TORUSMM_ACCESS_WRITE) ? TORUSMM_PTE_DIRTY : 0);
+
+		/* The common case, bits already set, costs no atomic. */
+		if (!(pde & TORUSMM_PTE_ACCESSED))
+			tmm_pte_set_bits(pdep, TORUSMM_PTE_ACCESSED);
+		if ((pte & bits) != bits)
+			pte = tmm_pte_set_bits(ptep, bits);
 	}
 	*tpa = tmm_frame_to_tpa(TMM_PTE_FRAME(pte)) | (va & ~PAGE_MASK);
 	if (pte_out)
