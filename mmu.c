@@ -400,28 +400,81 @@ struct tmm_copy {
  * that is not there makes it short, and tmm_space_copy() faults the buffer in
  * with no lock held and goes on.  A kernel iterator is never short.
  */
+/* Copy @len bytes at @offset of @page to or from @iter, never faulting. */
+static size_t tmm_copy_frame(struct page *page, u32 offset, size_t len,
+			     struct iov_iter *iter, bool to_frame)
+{
+	size_t copied;
+
+	pagefault_disable();
+	if (to_frame)
+		copied = copy_page_from_iter_atomic(page, offset, len, iter);
+	else
+		copied = copy_page_to_iter(page, offset, len, iter);
+	pagefault_enable();
+	return copied;
+}
+
 static int tmm_copy_page(struct page *page, const struct tmm_translation *tr,
 			 void *data)
 {
 	struct tmm_copy *copy = data;
-	u32 offset = tr->tpa & ~PAGE_MASK;
 
-	pagefault_disable();
-	if (copy->to_frame)
-		copy->copied = copy_page_from_iter_atomic(page, offset,
-							  copy->len,
-							  copy->iter);
-	else
-		copy->copied = copy_page_to_iter(page, offset, copy->len,
-						 copy->iter);
-	pagefault_enable();
+	copy->copied = tmm_copy_frame(page, tr->tpa & ~PAGE_MASK, copy->len,
+				      copy->iter, copy->to_frame);
 	return 0;
 }
 
 /*
+ * Copy the pages from @va on that need nothing of the MMU but a walk, under
+ * one hold of the lock, as tmm_space_translate_many() translates: up to the
+ * first page that needs a fault-in or faults, a short copy (the caller's
+ * buffer is not there), or a waiting writer.  tmm_space_copy() takes the
+ * page that stopped it through tmm_space_access().
+ * Return: bytes copied.
+ */
+static size_t tmm_space_copy_run(struct tmm_space *space, u32 va,
+				 struct iov_iter *iter, size_t len, u32 access,
+				 bool to_frame)
+{
+	struct tmm_pagetable *pt = &space->pt;
+	size_t done = 0;
+	u64 nr = 0;
+
+	down_read(&space->lock);
+	while (done < len) {
+		u32 at = va + done, fault, pte;
+		size_t chunk = min_t(size_t, len - done,
+				     PAGE_SIZE - offset_in_page(at));
+		struct page *page;
+		size_t copied;
+		u64 tpa;
+
+		if (tmm_pt_access(pt, at, access, &tpa, &fault, &pte))
+			break;
+		page = tmm_frame_page(space->torus, tpa >> PAGE_SHIFT);
+		if (!page)
+			break;	/* tmm_space_access() warns */
+		copied = tmm_copy_frame(page, tpa & ~PAGE_MASK, chunk, iter,
+					to_frame);
+		nr++;
+		done += copied;
+		if (copied < chunk || need_resched() ||
+		    rwsem_is_contended(&space->lock))
+			break;
+	}
+	up_read(&space->lock);
+	atomic64_add(nr, &space->nr_translations);
+	return done;
+}
+
+/*
  * Copy page by page until done, the first fault in the space, or a fatal
- * signal.  Return: 0, or -EFAULT when the caller's buffer cannot be faulted
- * in, or what tmm_space_access() returned.
+ * signal: runs of pages under one hold of the lock, and each page that
+ * stops a run (a fault-in, a fault, a buffer to fault in) through
+ * tmm_space_access().
+ * Return: 0, or -EFAULT when the caller's buffer cannot be faulted in, or
+ * what tmm_space_access() returned.
  */
 static int tmm_space_copy(struct tmm_space *space, u32 va,
 			  struct iov_iter *iter, u32 access, bool to_frame,
@@ -446,6 +499,14 @@ static int tmm_space_copy(struct tmm_space *space, u32 va,
 
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		result->done += tmm_space_copy_run(space, at, iter,
+						   len - result->done, access,
+						   to_frame);
+		if (result->done == len)
+			break;
+		at = va + result->done;
+		copy.len = min_t(size_t, len - result->done,
+				 PAGE_SIZE - offset_in_page(at));
 		err = tmm_space_access(space, at, access, &tr, tmm_copy_page,
 				       &copy);
 		if (err == -EFAULT) {
