@@ -51,6 +51,7 @@
 
 #include "kselftest_harness.h"
 #include "libtorusmm.h"
+#include "torusmm_fault.h"
 #include "torusmm_test.h"
 
 #define P_P		TORUSMM_PTE_PRESENT
@@ -184,134 +185,6 @@ static bool has_caps(const int *caps, unsigned int need, const char **why)
 		return false;
 	}
 	return true;
-}
-
-/*
- * One 32-bit load or store through a shadow: the compiler may neither drop
- * it, nor merge it with another, nor split it.
- */
-static __u32 peek(const __u32 *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-static void poke(__u32 *p, __u32 value)
-{
-	__atomic_store_n(p, value, __ATOMIC_RELAXED);
-}
-
-/*
- * Catching faults.  A thread arms its catcher around one access; the
- * handler records the signal and address and jumps back.  A fault nobody
- * armed for is a real crash: the handler steps aside and lets it kill us.
- * An access that neither completes nor signals (the same fault resolved
- * over and over) ends with SIGALRM from the watchdog, as "hung".
- */
-#define WATCHDOG_SECONDS	5
-
-struct fault_catcher {
-	sigjmp_buf env;
-	int armed;
-	int signo;
-	void *addr;
-};
-
-static __thread struct fault_catcher catcher;
-
-static void arm(struct fault_catcher *c, int armed)
-{
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&c->armed, armed, __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
-
-static void on_fault(int signo, siginfo_t *info, void *context)
-{
-	struct fault_catcher *c = &catcher;
-
-	if (!__atomic_load_n(&c->armed, __ATOMIC_RELAXED)) {
-		if (signo != SIGALRM)	/* a late watchdog is harmless */
-			signal(signo, SIG_DFL);
-		return;
-	}
-	c->armed = 0;
-	c->signo = signo;
-	c->addr = info->si_addr;
-	siglongjmp(c->env, 1);
-}
-
-/* Catch SIGSEGV and SIGBUS in this (single-threaded) test. */
-static void catch_faults(void)
-{
-	struct sigaction sa = {
-		.sa_sigaction = on_fault,
-		.sa_flags = SA_SIGINFO,
-	};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-}
-
-static void watchdog(unsigned int seconds)
-{
-	struct itimerval timer = { .it_value = { .tv_sec = seconds } };
-
-	setitimer(ITIMER_REAL, &timer, NULL);
-}
-
-/*
- * Store @value at @p (or load it into *@value when @load).  Return: 0 when
- * the access completed, else the signal it raised, with its si_addr in
- * *@fault_addr when that is not NULL.
- */
-static int try_access(bool load, __u32 *p, __u32 *value, void **fault_addr)
-{
-	struct fault_catcher *c = &catcher;
-
-	if (sigsetjmp(c->env, 1)) {
-		watchdog(0);
-		if (fault_addr)
-			*fault_addr = c->addr;
-		return c->signo;
-	}
-	watchdog(WATCHDOG_SECONDS);
-	arm(c, 1);
-	if (load)
-		*value = peek(p);
-	else
-		poke(p, *value);
-	arm(c, 0);
-	watchdog(0);
-	return 0;
-}
-
-static int try_store(__u32 *p, __u32 value, void **fault_addr)
-{
-	return try_access(false, p, &value, fault_addr);
-}
-
-static int try_load(__u32 *p, __u32 *value, void **fault_addr)
-{
-	return try_access(true, p, value, fault_addr);
-}
-
-/* "completed" or the signal's name, for messages. */
-static const char *outcome(int sig)
-{
-	switch (sig) {
-	case 0:
-		return "completed";
-	case SIGSEGV:
-		return "SIGSEGV";
-	case SIGBUS:
-		return "SIGBUS";
-	case SIGALRM:
-		return "hung: no signal, no progress (the watchdog ended it)";
-	default:
-		return "another signal";
-	}
 }
 
 /* A word that names its writer (@owner) and a step, never 0. */
