@@ -31,6 +31,7 @@
 
 #include "kselftest_harness.h"
 #include "libtorusmm.h"
+#include "torusmm_query.h"
 #include "torusmm_test.h"
 
 #define P_P		TORUSMM_PTE_PRESENT
@@ -130,35 +131,6 @@ static void expect_bytes(struct __test_metadata *_metadata, int fd,
 	free(buf);
 	ASSERT_EQ(length, i) TH_LOG("byte at %#llx is not %#x",
 				    (unsigned long long)(addr + i), byte);
-}
-
-/* The leaf entry of @addr, from the PTE dump (0 when it holds no frame). */
-static __u32 pte_of(struct __test_metadata *_metadata, int fd, __u64 addr)
-{
-	struct torusmm_pte pte = { 0 };
-	__u32 count = 1;
-
-	ASSERT_EQ(0, torusmm_dump_ptes(fd, addr & ~(__u64)(PAGE - 1), PAGE,
-				       &pte, &count));
-	return count ? pte.pte : 0;
-}
-
-static struct torusmm_space_stats stats_of(struct __test_metadata *_metadata,
-					   int fd)
-{
-	struct torusmm_space_stats stats;
-
-	ASSERT_EQ(0, torusmm_stats(fd, &stats));
-	return stats;
-}
-
-static struct torusmm_torus_info torus_of(struct __test_metadata *_metadata,
-					  int dev, __u32 torus)
-{
-	struct torusmm_torus_info info;
-
-	ASSERT_EQ(0, torusmm_torus_info(dev, torus, &info));
-	return info;
 }
 
 /* Dump the regions into @regions; return how many there are. */

@@ -52,6 +52,7 @@
 #include "kselftest_harness.h"
 #include "libtorusmm.h"
 #include "torusmm_fault.h"
+#include "torusmm_query.h"
 #include "torusmm_test.h"
 
 #define P_P		TORUSMM_PTE_PRESENT
@@ -319,35 +320,6 @@ static bool page_is_zero(struct __test_metadata *_metadata, int fd,
 	unsigned int first = 0;
 
 	return !page_differs(_metadata, fd, addr, zero, &first);
-}
-
-/* The leaf entry of @addr, from the PTE dump (0 when it holds no frame). */
-static __u32 pte_of(struct __test_metadata *_metadata, int fd, __u64 addr)
-{
-	struct torusmm_pte pte = { 0 };
-	__u32 count = 1;
-
-	ASSERT_EQ(0, torusmm_dump_ptes(fd, addr & ~(__u64)(PAGE - 1), PAGE,
-				       &pte, &count));
-	return count ? pte.pte : 0;
-}
-
-static struct torusmm_space_stats stats_of(struct __test_metadata *_metadata,
-					   int fd)
-{
-	struct torusmm_space_stats stats;
-
-	ASSERT_EQ(0, torusmm_stats(fd, &stats));
-	return stats;
-}
-
-static struct torusmm_torus_info torus_of(struct __test_metadata *_metadata,
-					  int dev, __u32 torus)
-{
-	struct torusmm_torus_info info;
-
-	ASSERT_EQ(0, torusmm_torus_info(dev, torus, &info));
-	return info;
 }
 
 /* Frames in use on the fixture's torus (FIXTURE_DATA(cow) is @self). */
