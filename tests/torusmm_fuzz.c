@@ -4057,6 +4057,9 @@ static const unsigned long space_cmds[] = {
 	TORUSMM_GET_STATS, TORUSMM_DUMP_REGIONS, TORUSMM_DUMP_PTES,
 	TORUSMM_GET_DIRTY_LOG, TORUSMM_CLEAR_DIRTY_LOG, TORUSMM_GET_ACCESS_LOG,
 	TORUSMM_BATCH,
+	/* GET_STATS as binaries built before its @id call it: 56 bytes. */
+	_IOC(_IOC_READ, TORUSMMIO, 0x18,
+	     offsetof(struct torusmm_space_stats, id)),
 };
 
 static const unsigned long dev_cmds[] = {
