@@ -489,19 +489,14 @@ static int tmm_space_copy(struct tmm_space *space, u32 va,
 		return -EINVAL;
 
 	while (result->done < len) {
-		u32 at = va + result->done;
-		struct tmm_copy copy = {
-			.iter = iter,
-			.len = min_t(size_t, len - result->done,
-				     PAGE_SIZE - offset_in_page(at)),
-			.to_frame = to_frame,
-		};
+		struct tmm_copy copy = { .iter = iter, .to_frame = to_frame };
+		u32 at;
 
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		result->done += tmm_space_copy_run(space, at, iter,
-						   len - result->done, access,
-						   to_frame);
+		result->done += tmm_space_copy_run(space, va + result->done,
+						   iter, len - result->done,
+						   access, to_frame);
 		if (result->done == len)
 			break;
 		at = va + result->done;

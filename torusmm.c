@@ -597,10 +597,7 @@ static void tmm_batch_run(struct tmm_space *space,
 	struct tmm_access rw;
 	int ret;
 
-	op->fault = 0;
-	op->out = 0;
-	op->fault_addr = 0;
-	op->pte = 0;
+	/* The outputs start zeroed: tmm_batch_read() cleared them. */
 	switch (op->op) {
 	case TORUSMM_OP_TRANSLATE:
 		unused |= op->length | op->buf | op->prot;

@@ -85,18 +85,6 @@ FIXTURE_TEARDOWN(space)
 }
 
 /* Map and check that it worked; return the start. */
-static __u64 map(struct __test_metadata *_metadata, int fd, __u64 addr,
-		 __u64 length, __u32 prot, __u32 flags)
-{
-	int ret = torusmm_mmap(fd, &addr, length, prot, flags);
-
-	ASSERT_EQ(0, ret) TH_LOG("mmap(%#llx, %#llx, %#x, %#x): %s",
-				 (unsigned long long)addr,
-				 (unsigned long long)length, prot, flags,
-				 strerror(-ret));
-	return addr;
-}
-
 /* Write @length bytes of @byte at @addr, all of them. */
 static void fill(struct __test_metadata *_metadata, int fd, __u64 addr,
 		 __u64 length, unsigned char byte)

@@ -201,18 +201,6 @@ static __u32 pattern(unsigned int p, unsigned int w)
 }
 
 /* Map a region and check that it worked; return its start. */
-static __u64 map(struct __test_metadata *_metadata, int fd, __u64 addr,
-		 __u64 length, __u32 prot, __u32 flags)
-{
-	int ret = torusmm_mmap(fd, &addr, length, prot, flags);
-
-	ASSERT_EQ(0, ret) TH_LOG("TORUSMM_MMAP(%#llx, %#llx, %#x, %#x): %s",
-				 (unsigned long long)addr,
-				 (unsigned long long)length, prot, flags,
-				 strerror(-ret));
-	return addr;
-}
-
 /* mmap() of the space range [@off, @off + @length): the shadow. */
 static int shadow_map(int fd, __u64 off, size_t length, int prot, void **addr)
 {

@@ -9,10 +9,25 @@
 #ifndef _TORUSMM_QUERY_H
 #define _TORUSMM_QUERY_H
 
+#include <string.h>
+
 #include <linux/torusmm.h>
 
 #include "libtorusmm.h"
 #include "torusmm_test.h"
+
+/* Map a region; the test fails when that fails.  Return: its start. */
+static inline __u64 map(struct __test_metadata *_metadata, int fd,
+			__u64 addr, __u64 length, __u32 prot, __u32 flags)
+{
+	int ret = torusmm_mmap(fd, &addr, length, prot, flags);
+
+	ASSERT_EQ(0, ret) TH_LOG("TORUSMM_MMAP(%#llx, %#llx, %#x, %#x): %s",
+				 (unsigned long long)addr,
+				 (unsigned long long)length, prot, flags,
+				 strerror(-ret));
+	return addr;
+}
 
 /* The leaf entry of @addr, from the PTE dump (0 when it holds no frame). */
 static inline __u32 pte_of(struct __test_metadata *_metadata, int fd,

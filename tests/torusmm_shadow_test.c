@@ -160,18 +160,6 @@ static __u32 tag(__u32 owner, __u32 page)
 }
 
 /* Map a region and check that it worked; return its start. */
-static __u64 map(struct __test_metadata *_metadata, int fd, __u64 addr,
-		 __u64 length, __u32 prot, __u32 flags)
-{
-	int ret = torusmm_mmap(fd, &addr, length, prot, flags);
-
-	ASSERT_EQ(0, ret) TH_LOG("TORUSMM_MMAP(%#llx, %#llx, %#x, %#x): %s",
-				 (unsigned long long)addr,
-				 (unsigned long long)length, prot, flags,
-				 strerror(-ret));
-	return addr;
-}
-
 /* The shadow of [@off, @off + @length), MAP_SHARED with @prot. */
 static void *shadow(struct __test_metadata *_metadata, int fd, __u64 off,
 		    size_t length, int prot)
