@@ -11,21 +11,26 @@
  * (namespace TORUSMM).  With TORUSMM_KUNIT set at build time the KUnit
  * suites are linked in and run when the module loads, so that they reach
  * the internals without exports of their own.  Loading creates the debugfs
- * directory (debugfs.c) and sets up the fault points and their files.  The
- * tracepoints of torusmm_trace.h are defined here.
+ * directory (debugfs.c) and sets up the fault points and, in a test build,
+ * the park points (test_hooks.c), with their files.  The tracepoints of
+ * torusmm_trace.h are defined here.
  */
 
 #include <linux/module.h>
 
 #include "debugfs.h"
 #include "fault_inject.h"
+#include "test_hooks.h"
 
 #define CREATE_TRACE_POINTS
 #include "torusmm_trace.h"
 
 static int __init tmm_core_init(void)
 {
-	tmm_fault_debugfs_init(tmm_debugfs_init());
+	struct dentry *root = tmm_debugfs_init();
+
+	tmm_fault_debugfs_init(root);
+	tmm_test_hooks_init(root);
 	return 0;
 }
 

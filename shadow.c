@@ -47,6 +47,7 @@
 
 #include "fault_inject.h"
 #include "shadow.h"
+#include "test_hooks.h"
 #include "torusmm_trace.h"
 
 /* The client-side protection for a page whose software entry is @pte. */
@@ -156,6 +157,7 @@ static vm_fault_t tmm_shadow_pfn_mkwrite(struct vm_fault *vmf)
 	err = tmm_space_access(shadow->space, vmf->pgoff << PAGE_SHIFT,
 			       TORUSMM_ACCESS_USER | TORUSMM_ACCESS_WRITE, &tr,
 			       tmm_shadow_check, &fault);
+	tmm_park(TMM_PARK_MKWRITE);
 	return err ? tmm_shadow_error(err) : fault.ret;
 }
 

@@ -87,7 +87,7 @@ kdir=$(tmm_debug_dir)
 dir=$build/sparse
 tmm_sync_sources "$dir"
 log=$build/sparse.log
-if ! make -C "$kdir" M="$dir" C=2 modules >"$log" 2>&1; then
+if ! make -C "$kdir" M="$dir" C=2 TORUSMM_TEST_HOOKS=1 modules >"$log" 2>&1; then
 	fail "sparse build failed (see $log)"
 	tail -n 20 "$log" | sed 's/^/    /'
 elif grep -qE '(warning|error):' "$log"; then

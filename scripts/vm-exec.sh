@@ -45,7 +45,7 @@ stock) scripts/fetch-stock-kernel.sh >/dev/null; kdir=/lib/modules/$(tmm_stock_a
 esac
 
 tmm_sync_sources "$dir"
-make -s -C "$kdir" M="$dir" modules >"$run/build.log" 2>&1 ||
+make -s -C "$kdir" M="$dir" TORUSMM_TEST_HOOKS=1 modules >"$run/build.log" 2>&1 ||
 	{ tail -n 30 "$run/build.log"; tmm_die "module build failed"; }
 # Someone else's test being written must not stop yours: go on without it.
 make -s -k -C clients >/dev/null || echo "vm-exec: some clients did not build" >&2
@@ -57,6 +57,7 @@ plan=$run/plan.sh
 	echo "# Plan written by scripts/vm-exec.sh."
 	echo "insmod /modules/torusmm_core.ko || exit 1"
 	echo "insmod /modules/torusmm.ko $params || exit 1"
+	echo "export TORUSMM_TEST_HOOKS=1"
 	echo "rc=0"
 	printf '%q ' "$@"
 	echo ' || rc=$?'
