@@ -104,10 +104,11 @@ enum prepare { PREPARE_NOTHING, FILL_QUOTA, FILL_TORUS, FILL_SPACES,
 
 /*
  * What a row sets its module parameter to: @delta, or @delta more than the
- * regions the space has or the frames the user's spaces hold once the
- * situation is prepared (with @delta 0, a ceiling already reached).
+ * regions the space has, the frames the user's spaces hold or the space's
+ * quota once the situation is prepared (with @delta 0, a ceiling already
+ * reached).
  */
-enum param_base { PARAM_VALUE, PARAM_REGIONS, PARAM_USER_FRAMES };
+enum param_base { PARAM_VALUE, PARAM_REGIONS, PARAM_USER_FRAMES, PARAM_QUOTA };
 
 /**
  * struct row_param - a module parameter a row lowers for its call
@@ -430,6 +431,9 @@ static void set_row_param(struct __test_metadata *_metadata,
 		value += stats.nr_regions;
 	} else if (param->base == PARAM_USER_FRAMES) {
 		value += user_frames(_metadata, self);
+	} else if (param->base == PARAM_QUOTA) {
+		ASSERT_EQ(0, torusmm_stats(self->fd, &stats));
+		value += stats.max_frames;
 	}
 	self->param_old = torusmm_param_get(param->name);
 	ASSERT_LE(0, self->param_old)
@@ -2613,6 +2617,21 @@ FIXTURE_VARIANT_ADD(bad_input, clone_past_the_user_frames_enomem) {
 	.prepare = FILL_USER_FRAMES,
 	.param = { "user_max_frames", PARAM_USER_FRAMES, 1 },
 	.expect = -ENOMEM,
+};
+
+/*
+ * The max_frames ceiling holds for a clone as for a new space, even when
+ * the source was made before the ceiling: one past it, and no quota at all.
+ */
+FIXTURE_VARIANT_ADD(bad_input, clone_quota_one_past_the_max_frames_ceiling_einval) {
+	.call = { .cmd = TORUSMM_CLONE },
+	.prepare = FILL_QUOTA,
+	.param = { "max_frames", PARAM_QUOTA, -1 }, .expect = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad_input, clone_no_quota_under_a_max_frames_ceiling_einval) {
+	.call = { .cmd = TORUSMM_CLONE },
+	.param = { "max_frames", PARAM_VALUE, 1000 }, .expect = -EINVAL,
 };
 
 /* TORUSMM_GET_STATS */

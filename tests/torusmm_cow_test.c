@@ -1640,6 +1640,41 @@ TEST_F_TIMEOUT(cow, a_clone_maps_the_zero_frame_and_takes_nothing_for_it, 30)
 	EXPECT_EQ(used, used_now(_metadata, self));
 }
 
+/*
+ * The max_frames ceiling holds for a clone as for a new space, read when the
+ * clone is made: a source whose quota is at the ceiling clones, one whose
+ * quota is a frame above it does not (and leaves nothing behind), and with
+ * no ceiling any quota clones.
+ */
+TEST_F_TIMEOUT(cow, a_clone_keeps_its_quota_only_within_the_max_frames_ceiling,
+	       30)
+{
+	__u32 used;
+	int fd, clone;
+
+	if (!has_caps(self->caps, CAP(COW_CLONE), &self->why))
+		SKIP(return, "%s", self->why);
+	fd = new_space(_metadata, self, 64);
+	map(_metadata, fd, ADDR, 4 * PAGE, RW, FIXED);
+	write_word(_metadata, fd, ADDR, tag(1, 0));
+
+	ASSERT_EQ(0, torusmm_param_set("max_frames", 64));
+	clone = clone_of(_metadata, fd);
+	EXPECT_EQ(64, stats_of(_metadata, clone).max_frames);
+	close(clone);
+
+	ASSERT_EQ(0, torusmm_param_set("max_frames", 63));
+	used = used_now(_metadata, self);
+	EXPECT_EQ(-EINVAL, torusmm_clone(fd));
+	EXPECT_EQ(used, used_now(_metadata, self));
+
+	ASSERT_EQ(0, torusmm_param_set("max_frames", 0));
+	clone = clone_of(_metadata, fd);
+	EXPECT_EQ(64, stats_of(_metadata, clone).max_frames);
+	close(clone);
+	close(fd);
+}
+
 /* The dirty log. */
 
 #define D_PAGES		200	/* not a multiple of 64: a partial last word */

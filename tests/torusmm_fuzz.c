@@ -16,10 +16,12 @@
  * must leave all of that as it was.
  *
  * Multi-threaded phases (threads on one space, a forked child on it, a close
- * racing long ioctls) work on spaces of their own, so their non-determinism
- * never reaches the model.  They check invariants only: no crash, dumps well
+ * racing long ioctls, a store through a shadow racing an ioctl that takes
+ * write away) work on spaces of their own, so their non-determinism never
+ * reaches the model.  They check invariants only: no crash, dumps well
  * formed, regions sorted, disjoint and inside [TORUSMM_USER_MIN,
- * TORUSMM_STACK_TOP), and counters that add up once the threads are done.
+ * TORUSMM_STACK_TOP), counters that add up once the threads are done, and
+ * no write permission that outlives the ioctl that took it away.
  *
  * What the main thread does follows from the seed alone, which is printed
  * first: a mismatch is replayed with the same --seed and --threads and
@@ -43,6 +45,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -390,7 +394,7 @@ static struct {
 	__u64 ioctls;		/* atomic: threads add to it */
 	__u64 injected;
 	__u64 injected_enomem;
-	__u64 phases[4];
+	__u64 phases[5];
 	__u64 race_calls;
 	__u64 results[12];	/* single-threaded ops: 0, 1, then by errno */
 	bool batch;		/* TORUSMM_CAP_BATCH */
@@ -4924,6 +4928,252 @@ static void phase_close_race(void)
 	g.mismatches += s.count;
 }
 
+/*
+ * The pfn_mkwrite race.  A store to a page a shadow maps read-only is
+ * approved by the software MMU and made writable; an ioctl that takes write
+ * away (a dirty harvest with clear, a clone, an mprotect to read-only) and a
+ * load that maps the page read-only again race it.  However they
+ * interleave, once both are done a second store must obey the ioctl: be in
+ * the next harvest, stay out of the clone, fault.  Only a write permission
+ * granted from an approval the ioctl overtook breaks that.
+ */
+#define MKW_PAGES	8
+#define MKW_ADDR	0x30000000ull
+#define MKW_OLD		0x01d01d01u
+#define MKW_NEW		0x0e40e40eu
+#define MKW_LATER	0x1a7e1a7eu
+
+enum mkw_kind { MKW_HARVEST, MKW_CLONE, MKW_MPROTECT, MKW_NR_KINDS };
+
+static const char *const mkw_kind_names[] = {
+	"a dirty harvest", "a clone", "an mprotect to read-only",
+};
+
+/* A thread's catcher for one access through the shadow that may fault. */
+static __thread struct {
+	sigjmp_buf env;
+	volatile sig_atomic_t armed;
+	volatile sig_atomic_t signo;
+} mkw_catcher;
+
+static void mkw_on_fault(int signo, siginfo_t *info, void *context)
+{
+	if (!mkw_catcher.armed) {
+		signal(signo, SIG_DFL);	/* nobody expected it: a real crash */
+		return;
+	}
+	mkw_catcher.armed = 0;
+	mkw_catcher.signo = signo;
+	siglongjmp(mkw_catcher.env, 1);
+}
+
+/* Store or load one word at @p.  Return: 0, or the signal it raised. */
+static int mkw_access(volatile __u32 *p, __u32 *value, bool store)
+{
+	if (sigsetjmp(mkw_catcher.env, 1))
+		return mkw_catcher.signo;
+	mkw_catcher.armed = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (store)
+		__atomic_store_n(p, *value, __ATOMIC_RELAXED);
+	else
+		*value = __atomic_load_n(p, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mkw_catcher.armed = 0;
+	return 0;
+}
+
+struct mkw_storer {
+	pthread_t tid;
+	volatile __u32 *win;
+	unsigned int rounds;
+	unsigned int round;	/* atomic: the round to run, 0 to wait */
+	unsigned int done;	/* atomic: the last round run */
+	unsigned int page[64];
+};
+
+/* The racing stores: one per round, as soon as the round starts. */
+static void *mkw_storer_run(void *arg)
+{
+	struct mkw_storer *st = arg;
+	unsigned int i;
+
+	for (i = 1; i <= st->rounds; i++) {
+		__u32 value = MKW_NEW;
+
+		while (__atomic_load_n(&st->round, __ATOMIC_ACQUIRE) != i)
+			sched_yield();
+		mkw_access(st->win + st->page[i - 1] * (PAGE / 4), &value,
+			   true);
+		__atomic_store_n(&st->done, i, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* The word at @addr of a space, through the software MMU, or ~0 on error. */
+static __u32 mkw_word(int fd, __u64 addr)
+{
+	__u32 value = ~0u;
+	struct torusmm_rw rw = {
+		.addr = addr, .buf = torusmm_ptr(&value),
+		.length = sizeof(value), .access = ACC_U,
+	};
+
+	return xioctl(fd, TORUSMM_READ, &rw) ? ~0u : value;
+}
+
+/* GET_DIRTY_LOG of one page: its bit, or -errno. */
+static int mkw_dirty(int fd, __u64 addr, bool clear)
+{
+	__u64 bitmap = 0;
+	struct torusmm_log log = {
+		.addr = addr, .length = PAGE, .bitmap = torusmm_ptr(&bitmap),
+		.flags = clear ? TORUSMM_LOG_CLEAR : 0,
+	};
+	int ret = xioctl(fd, TORUSMM_GET_DIRTY_LOG, &log);
+
+	return ret ? ret : (int)(bitmap & 1);
+}
+
+/*
+ * Set the round's page up: written through TORUSMM_WRITE, its dirty bit
+ * harvested, loaded through the shadow, so that it is mapped read-only and
+ * the racing store goes through pfn_mkwrite.  Return: 0 or -errno.
+ */
+static int mkw_prepare(int fd, volatile __u32 *p, __u64 addr)
+{
+	__u32 value = MKW_OLD;
+	struct torusmm_mprotect rw = { .addr = addr, .length = PAGE,
+				       .prot = TP_RW };
+	struct torusmm_rw w = {
+		.addr = addr, .buf = torusmm_ptr(&value),
+		.length = sizeof(value), .access = ACC_U | ACC_W,
+	};
+	int ret;
+
+	ret = xioctl(fd, TORUSMM_MPROTECT, &rw);
+	if (!ret)
+		ret = xioctl(fd, TORUSMM_WRITE, &w);
+	if (!ret)
+		ret = mkw_dirty(fd, addr, true) < 0 ? -EIO : 0;
+	if (!ret && (mkw_access(p, &value, false) || value != MKW_OLD))
+		ret = -EIO;
+	return ret;
+}
+
+/* After the race: a second store, which must obey the ioctl. */
+static void mkw_check(struct sink *s, int fd, int clone, volatile __u32 *p,
+		      __u64 addr, enum mkw_kind kind, unsigned int round)
+{
+	__u32 later = MKW_LATER, got;
+	int sig = mkw_access(p, &later, true);
+
+	switch (kind) {
+	case MKW_HARVEST:
+		if (sig || mkw_dirty(fd, addr, false) != 1)
+			complain(s, "round %u: a store after %s is not in the next harvest (signal %d)",
+				 round, mkw_kind_names[kind], sig);
+		break;
+	case MKW_CLONE:
+		got = mkw_word(clone, addr);
+		if (sig || (got != MKW_OLD && got != MKW_NEW))
+			complain(s, "round %u: the clone holds %#x after a store its source made after %s (signal %d)",
+				 round, got, mkw_kind_names[kind], sig);
+		break;
+	default:
+		got = mkw_word(fd, addr);
+		if (sig != SIGSEGV || (got != MKW_OLD && got != MKW_NEW))
+			complain(s, "round %u: a store after %s gave signal %d and left %#x",
+				 round, mkw_kind_names[kind], sig, got);
+		break;
+	}
+}
+
+static void phase_mkwrite_race(unsigned int rounds)
+{
+	struct sigaction sa = { .sa_sigaction = mkw_on_fault,
+				.sa_flags = SA_SIGINFO };
+	struct sink s = { .who = g.op_desc };
+	struct torusmm_mmap m = { .addr = MKW_ADDR, .length = MKW_PAGES * PAGE,
+				  .prot = TP_RW, .flags = TORUSMM_MAP_FIXED };
+	struct mkw_storer st = { .rounds = rounds };
+	enum mkw_kind kinds[64];
+	unsigned int spins[64], i, k;
+	void *win = MAP_FAILED;
+	int fd, ret;
+
+	op_begin("mkwrite race: %u rounds", rounds);
+	faults_off();
+	for (i = 0; i < rounds; i++) {
+		st.page[i] = rnd(&g.rng, MKW_PAGES);
+		kinds[i] = rnd(&g.rng, MKW_NR_KINDS);
+		spins[i] = rnd(&g.rng, 2000);
+	}
+	count_ioctl();
+	fd = torusmm_create_space(g.dev, rnd(&g.rng, g.nr_tori), 0);
+	if (fd < 0)
+		return;
+	if (xioctl(fd, TORUSMM_MMAP, &m) ||
+	    torusmm_shadow_map(fd, MKW_ADDR, MKW_PAGES * PAGE,
+			       PROT_READ | PROT_WRITE, &win)) {
+		trouble("mkwrite race: cannot map the phase space");
+		close(fd);
+		return;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	st.win = win;
+	if (pthread_create(&st.tid, NULL, mkw_storer_run, &st)) {
+		trouble("pthread_create failed");
+		munmap(win, MKW_PAGES * PAGE);
+		close(fd);
+		return;
+	}
+	for (i = 1; i <= rounds; i++) {
+		__u64 addr = MKW_ADDR + st.page[i - 1] * PAGE;
+		volatile __u32 *p = st.win + st.page[i - 1] * (PAGE / 4);
+		struct torusmm_mprotect ro = { .addr = addr, .length = PAGE,
+					       .prot = TP_R };
+		enum mkw_kind kind = kinds[i - 1];
+		int clone = -1;
+		__u32 value;
+
+		ret = mkw_prepare(fd, p, addr);
+		if (ret)
+			complain(&s, "round %u: cannot prepare the page: %d",
+				 i, ret);
+		/* Go, and take write away a little later, or at once. */
+		__atomic_store_n(&st.round, i, __ATOMIC_RELEASE);
+		for (k = 0; k < spins[i - 1]; k++)
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (kind == MKW_HARVEST)
+			ret = mkw_dirty(fd, addr, true) < 0;
+		else if (kind == MKW_CLONE)
+			ret = (clone = xioctl(fd, TORUSMM_CLONE,
+					      &(struct torusmm_clone){ 0 })) < 0;
+		else
+			ret = xioctl(fd, TORUSMM_MPROTECT, &ro) != 0;
+		mkw_access(p, &value, false);
+		while (__atomic_load_n(&st.done, __ATOMIC_ACQUIRE) != i)
+			sched_yield();
+		if (ret)
+			complain(&s, "round %u: %s failed", i,
+				 mkw_kind_names[kind]);
+		else
+			mkw_check(&s, fd, clone, p, addr, kind, i);
+		if (clone >= 0)
+			close(clone);
+	}
+	pthread_join(st.tid, NULL);
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	munmap(win, MKW_PAGES * PAGE);
+	g.ops_done += rounds;
+	phase_settle(fd, &s);
+	g.mismatches += s.count;
+}
+
 /* ---- Setup, the run, the summary ---- */
 
 static bool tori_init(void)
@@ -5228,13 +5478,16 @@ int main(int argc, char **argv)
 		} else if (phase < 86) {
 			g.phases[1]++;
 			phase_threads(16 + rnd(&g.rng, 64));
-		} else if (phase < 93) {
+		} else if (phase < 92) {
 			g.phases[2]++;
 			phase_fork(16 + rnd(&g.rng, 64));
-		} else {
+		} else if (phase < 97) {
 			g.phases[3]++;
 			phase_close_race();
 			g.ops_done++;
+		} else {
+			g.phases[4]++;
+			phase_mkwrite_race(16 + rnd(&g.rng, 48));
 		}
 	}
 	if (ok) {
@@ -5248,9 +5501,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)g.ioctls, secs,
 	       (unsigned long long)g.injected,
 	       (unsigned long long)g.injected_enomem);
-	printf("torusmm_fuzz: phases: %llu single, %llu threads, %llu fork, %llu close race\n",
+	printf("torusmm_fuzz: phases: %llu single, %llu threads, %llu fork, %llu close race, %llu mkwrite race\n",
 	       (unsigned long long)g.phases[0], (unsigned long long)g.phases[1],
-	       (unsigned long long)g.phases[2], (unsigned long long)g.phases[3]);
+	       (unsigned long long)g.phases[2], (unsigned long long)g.phases[3],
+	       (unsigned long long)g.phases[4]);
 	printf("torusmm_fuzz: %llu ops through TORUSMM_BATCH, in vectors of %llu ops\n",
 	       (unsigned long long)g.batches,
 	       (unsigned long long)g.batch_ops);
