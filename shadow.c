@@ -29,7 +29,26 @@
  * zaps the range from every client mapping with unmap_mapping_range()
  * before the lock is dropped and before any frame goes back to the torus.
  * No stale entry can therefore be inserted after an invalidation, and none
- * survives one.  The space file's inode is its own (anon_inode_getfd_secure),
+ * survives one.
+ *
+ * Write permission is the one grant the kernel's fault path would make after
+ * the lock drops: its pfn_mkwrite protocol has the driver approve a write to
+ * a read-only entry, and finish_mkwrite_fault() then makes the entry
+ * writable if pte_same() finds it unchanged.  That check cannot see an
+ * ioctl that ran in between: a dirty harvest, a clone or an mprotect zaps
+ * the entry, a load maps the very same read-only entry back (same frame,
+ * same protection, accessed), and the stale approval would go live, with
+ * the software entry clean, shared copy-on-write or read-only.  So
+ * tmm_shadow_pfn_mkwrite() never returns 0: its callback, still under the
+ * space's lock and after the walk set dirty, replaces the read-only entry
+ * by a writable one itself, and returns VM_FAULT_NOPAGE.  Any ioctl that
+ * takes the grant away must take the lock for write, after the callback,
+ * and its zap then removes the writable entry.  The same callback serves a
+ * write that replaced the frame (the zero frame filled, a shared frame
+ * copied), which so takes two faults, not three.  The demand fault's
+ * insert, the only other hardware entry made, happens under the lock too;
+ * the client's own mprotect() zaps under its mmap_lock, with no decision
+ * of ours to go stale.  The space file's inode is its own (anon_inode_getfd_secure),
  * so its address_space reaches exactly this space's mappings: in this
  * process, in forked children, in any process the descriptor was passed to.
  *
@@ -127,25 +146,30 @@ static vm_fault_t tmm_shadow_fault(struct vm_fault *vmf)
 	return err ? tmm_shadow_error(err) : fault.ret;
 }
 
-/* Check that the hardware entry being made writable still maps the frame. */
-static int tmm_shadow_check(struct page *page,
-			    const struct tmm_translation *tr, void *data)
+/*
+ * Make the hardware entry writable, with the space's lock still held: drop
+ * the read-only entry the write faulted on (whatever frame it maps: the
+ * zero frame or a shared one the software MMU has just replaced by a frame
+ * of its own, or the same frame) and insert the frame the walk decided on,
+ * writable now that the software entry is dirty.
+ */
+static int tmm_shadow_insert_writable(struct page *page,
+				      const struct tmm_translation *tr,
+				      void *data)
 {
 	struct tmm_shadow_fault *fault = data;
-	struct tmm_shadow *shadow = fault->vmf->vma->vm_private_data;
+	struct vm_fault *vmf = fault->vmf;
 
-	fault->ret = page_to_pfn(page) == pte_pfn(fault->vmf->orig_pte) ?
-		     0 : VM_FAULT_NOPAGE;
-	if (!fault->ret)
-		trace_torusmm_shadow_fault(shadow->space,
-					   fault->vmf->pgoff << PAGE_SHIFT,
-					   page_to_pfn(page), true);
-	return 0;
+	zap_vma_ptes(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
+	return tmm_shadow_insert(page, tr, data);
 }
 
 /*
- * The first write to a page mapped read-only: the software MMU decides, and
- * sets dirty; the core then makes the entry writable if it did not change.
+ * The first write to a page mapped read-only.  The kernel's own path would
+ * have us approve the write and return 0, and then make the entry writable
+ * itself in finish_mkwrite_fault(), after the space's lock dropped: see the
+ * DOC header for why that is wrong here.  The entry is made writable under
+ * the lock instead, and VM_FAULT_NOPAGE tells the kernel it is done.
  */
 static vm_fault_t tmm_shadow_pfn_mkwrite(struct vm_fault *vmf)
 {
@@ -156,9 +180,15 @@ static vm_fault_t tmm_shadow_pfn_mkwrite(struct vm_fault *vmf)
 
 	err = tmm_space_access(shadow->space, vmf->pgoff << PAGE_SHIFT,
 			       TORUSMM_ACCESS_USER | TORUSMM_ACCESS_WRITE, &tr,
-			       tmm_shadow_check, &fault);
+			       tmm_shadow_insert_writable, &fault);
+	/* A test holds a store here to prove the gap no longer matters. */
 	tmm_park(TMM_PARK_MKWRITE);
-	return err ? tmm_shadow_error(err) : fault.ret;
+	if (err)
+		return tmm_shadow_error(err);
+	/* Returning 0 would send the kernel back to finish_mkwrite_fault(). */
+	if (WARN_ON_ONCE(!fault.ret))
+		return VM_FAULT_NOPAGE;
+	return fault.ret;
 }
 
 /*

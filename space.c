@@ -455,16 +455,26 @@ static int tmm_regions_copy(struct tmm_space *dst, struct tmm_space *src)
  * observers drop its translations first, so no write reaches a shared frame
  * but through a copy.
  *
+ * The quota is checked against the administrator's ceiling as it is now,
+ * as tmm_space_create() checks a new one: a space made before the ceiling
+ * was set (or lowered) has a quota above it, or none, and cannot pass it on.
+ *
  * Context: process context; takes @src->lock; sleeps.
- * Return: the clone; ERR_PTR(-EMFILE) at the user's space ceiling,
- * ERR_PTR(-EINTR) on a fatal signal, or ERR_PTR(-ENOMEM); nothing is left
- * of the clone then, and @src is unchanged.
+ * Return: the clone; ERR_PTR(-EINVAL) when @src's quota is above the
+ * ceiling (or @src has none and there is a ceiling), ERR_PTR(-EMFILE) at
+ * the user's space ceiling, ERR_PTR(-EINTR) on a fatal signal, or
+ * ERR_PTR(-ENOMEM); nothing is left of the clone then, and @src is
+ * unchanged.
  */
 struct tmm_space *tmm_space_clone(struct tmm_space *src)
 {
+	unsigned int ceiling = src->limits ?
+			       READ_ONCE(src->limits->max_frames) : 0;
 	struct tmm_space *dst;
 	int err;
 
+	if (ceiling && (!src->pt.max_frames || src->pt.max_frames > ceiling))
+		return ERR_PTR(-EINVAL);
 	dst = tmm_space_alloc(src->torus, src->limits);
 	if (IS_ERR(dst))
 		return dst;
