@@ -150,7 +150,7 @@ FIXTURE_SETUP(race)
 	self->started = false;
 	if (access(PARK_FILE, F_OK)) {
 		/* make check's VMs load a test build: there, it must exist. */
-		ASSERT_TRUE(getenv("TORUSMM_TEST_HOOKS") == NULL)
+		ASSERT_FALSE(!!getenv("TORUSMM_TEST_HOOKS"))
 			TH_LOG("%s missing in a test build", PARK_FILE);
 		SKIP(return, "no %s: modules built without TORUSMM_TEST_HOOKS=1",
 		     PARK_FILE);
@@ -194,7 +194,7 @@ FIXTURE_TEARDOWN(race)
  * mmaps) would wait for the park point's timeout.
  */
 static void park_store(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(race) *self)
+		       struct _test_data_race *self)
 {
 	self->store.p = self->win;
 	self->store.value = NEW_VALUE;
@@ -211,7 +211,7 @@ static void park_store(struct __test_metadata *_metadata,
  * let the store go and wait for it.
  */
 static void release_store(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(race) *self)
+			  struct _test_data_race *self)
 {
 	__u32 got;
 
@@ -234,7 +234,7 @@ TEST_F(race, dirty_harvest_in_mkwrite_gap_logs_later_stores)
 
 	ASSERT_EQ(0, try_store(self->win, later, NULL));
 	EXPECT_EQ(1, dirty_bit(self->fd, self->addr, false))
-		TH_LOG("a store after the harvest went unlogged: the hardware entry was writable with dirty clear");
+		TH_LOG("a store after the harvest went unlogged");
 	EXPECT_EQ(LATER_VALUE, word_of(_metadata, self->fd, self->addr));
 }
 
