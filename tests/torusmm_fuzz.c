@@ -5503,10 +5503,11 @@ int main(int argc, char **argv)
 	       (unsigned long long)g.ioctls, secs,
 	       (unsigned long long)g.injected,
 	       (unsigned long long)g.injected_enomem);
-	printf("torusmm_fuzz: phases: %llu single, %llu threads, %llu fork, %llu close, %llu mkwrite\n",
+	printf("torusmm_fuzz: phases: %llu single, %llu threads, %llu fork, ",
 	       (unsigned long long)g.phases[0], (unsigned long long)g.phases[1],
-	       (unsigned long long)g.phases[2], (unsigned long long)g.phases[3],
-	       (unsigned long long)g.phases[4]);
+	       (unsigned long long)g.phases[2]);
+	printf("%llu close race, %llu mkwrite race\n",
+	       (unsigned long long)g.phases[3], (unsigned long long)g.phases[4]);
 	printf("torusmm_fuzz: %llu ops through TORUSMM_BATCH, in vectors of %llu ops\n",
 	       (unsigned long long)g.batches,
 	       (unsigned long long)g.batch_ops);
