@@ -5049,7 +5049,7 @@ static int mkw_prepare(int fd, __u32 *p, __u64 addr)
 				       .prot = TP_RW };
 	struct torusmm_rw w = {
 		.addr = addr, .buf = torusmm_ptr(&value),
-		.length = sizeof(value), .access = ACC_U | ACC_W,
+		.length = sizeof(value), .access = ACC_U,
 	};
 	int ret;
 
