@@ -434,6 +434,84 @@ close_space:
 	close(fd);
 }
 
+/* A load then a store to each page, as a program reads before it writes. */
+static __u64 load_then_touch(unsigned char *p, size_t pages,
+			     unsigned char value)
+{
+	__u64 sum = 0;
+	size_t i;
+
+	for (i = 0; i < pages; i++) {
+		unsigned char *q = p + i * PAGE + (i % 64) * 8;
+
+		sum += __atomic_load_n(q, __ATOMIC_RELAXED);
+		__atomic_store_n(q, (unsigned char)(value + i),
+				 __ATOMIC_RELAXED);
+	}
+	return sum;
+}
+
+/*
+ * Load, then store, to each page of a fresh @mib MiB region through a
+ * shadow, against the same on fresh anonymous memory: the load maps the
+ * zero frame (the zero page) read-only, and the store replaces it.
+ */
+static void bench_load_then_store(struct bench *b, unsigned int mib)
+{
+	struct row *r = row_new(b, NS_PER_PAGE, true, NULL, mib,
+				"load, then store, %u MiB via shadow", mib);
+	size_t length = (size_t)mib * MIB, pages = length / PAGE;
+	unsigned char *p = NULL;
+	void *shadow = NULL;
+	unsigned int rep;
+	double t0;
+	int fd, ret;
+
+	fd = new_space(b, r);
+	if (fd < 0)
+		return;
+	ret = torusmm_shadow_map(fd, BENCH_ADDR, length,
+				 PROT_READ | PROT_WRITE, &shadow);
+	if (ret) {
+		row_fail(b, r, "mmap of the space", ret);
+		goto close_space;
+	}
+	for (rep = 0; rep < b->reps; rep++) {
+		ret = space_map(fd, BENCH_ADDR, length, 0);
+		if (ret) {
+			row_fail(b, r, "TORUSMM_MMAP", ret);
+			goto unmap_shadow;
+		}
+		t0 = now_ns();
+		b->sink += load_then_touch(shadow, pages, rep);
+		r->tmm[rep] = per(NS_PER_PAGE, now_ns() - t0, pages);
+		ret = torusmm_munmap(fd, BENCH_ADDR, length);
+		if (ret) {
+			row_fail(b, r, "TORUSMM_MUNMAP", ret);
+			goto unmap_shadow;
+		}
+
+		ret = native_map(length, 0, &p);
+		if (ret) {
+			row_fail(b, r, "mmap", ret);
+			goto unmap_shadow;
+		}
+		t0 = now_ns();
+		b->sink += load_then_touch(p, pages, rep);
+		r->native[rep] = per(NS_PER_PAGE, now_ns() - t0, pages);
+		ret = native_unmap(p, length);
+		if (ret) {
+			row_fail(b, r, "munmap", ret);
+			goto unmap_shadow;
+		}
+	}
+	r->n = b->reps;
+unmap_shadow:
+	munmap(shadow, length);
+close_space:
+	close(fd);
+}
+
 /*
  * The working set of the rows below: a space with b->size populated and
  * written, its shadow (pages present and writable in the hardware), and
@@ -1440,6 +1518,8 @@ int main(int argc, char **argv)
 		printf("%s: first touch of %u MiB\n", prog, sizes[i]);
 		bench_first_touch(b, sizes[i], sizes[i] == mib);
 	}
+	printf("%s: load, then store, %u MiB\n", prog, mib);
+	bench_load_then_store(b, mib);
 
 	printf("%s: mprotect, present pages, copies, clone, dirty log\n", prog);
 	if (working_set_create(b, &ws, row_new(b, NS_PER_PAGE, true, NULL, mib,
