@@ -29,7 +29,9 @@
  * zaps the range from every client mapping with unmap_mapping_range()
  * before the lock is dropped and before any frame goes back to the torus.
  * No stale entry can therefore be inserted after an invalidation, and none
- * survives one.
+ * survives one.  The space file's inode is its own (anon_inode_getfd_secure),
+ * so its address_space reaches exactly this space's mappings: in this
+ * process, in forked children, in any process the descriptor was passed to.
  *
  * Write permission is the one grant the kernel's fault path would make after
  * the lock drops: its pfn_mkwrite protocol has the driver approve a write to
@@ -48,9 +50,7 @@
  * copied), which so takes two faults, not three.  The demand fault's
  * insert, the only other hardware entry made, happens under the lock too;
  * the client's own mprotect() zaps under its mmap_lock, with no decision
- * of ours to go stale.  The space file's inode is its own (anon_inode_getfd_secure),
- * so its address_space reaches exactly this space's mappings: in this
- * process, in forked children, in any process the descriptor was passed to.
+ * of ours to go stale.
  *
  * The mapping is VM_PFNMAP | VM_IO: hardware entries are special, take no
  * page reference, and get_user_pages() refuses them, so no pin can keep a
