@@ -198,31 +198,13 @@ static bool tmm_space_fixable(struct tmm_space *space, u32 va, u32 access,
 	return tmm_space_may_fault(space, va, access);
 }
 
-/**
- * tmm_space_access() - one access through the software MMU
- * @space: the space
- * @va: virtual address
- * @access: TORUSMM_ACCESS_* bits, plus TMM_ACCESS_PEEK for a pure look-up
- * @tr: out: the translation, the fault code and the leaf entry, all from the
- *	walk that decided
- * @fn: called on success with the frame's page and @tr while @space->lock
- *	is still held (shared or exclusive), or NULL
- * @data: passed to @fn
- *
- * A not-present fault in a region that allows the access faults in a zeroed
- * frame, and one just below the stack grows the stack; then the walk is
- * retried, setting accessed and dirty bits as tmm_pt_access() does.
- * Protection faults are reported, never fixed.  With TMM_ACCESS_PEEK nothing
- * is faulted in and no bit is set.
- *
- * Context: process context; takes @space->lock; sleeps.
- * Return: 0 (or what @fn returned); -EFAULT with @tr->fault set; -ENOMEM
- * when a fault-in finds no frame (the torus is full or a quota reached) or
- * no memory.
+/*
+ * tmm_space_access() but for the count of a success, which the caller makes:
+ * a copy counts its page only once the page's bytes are all copied.
  */
-int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
-		     struct tmm_translation *tr, tmm_space_access_fn fn,
-		     void *data)
+static int __tmm_space_access(struct tmm_space *space, u32 va, u32 access,
+			      struct tmm_translation *tr,
+			      tmm_space_access_fn fn, void *data)
 {
 	struct tmm_pagetable *pt = &space->pt;
 	bool exclusive = false;
@@ -282,12 +264,43 @@ int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
 	else
 		up_read(&space->lock);
 
-	if (!err) {
-		atomic64_inc(&space->nr_translations);
-	} else if (err == -EFAULT) {
+	if (err == -EFAULT) {
 		atomic64_inc(&space->nr_fault_errors);
 		trace_torusmm_access_refused(space, va, access, tr->fault);
 	}
+	return err;
+}
+
+/**
+ * tmm_space_access() - one access through the software MMU
+ * @space: the space
+ * @va: virtual address
+ * @access: TORUSMM_ACCESS_* bits, plus TMM_ACCESS_PEEK for a pure look-up
+ * @tr: out: the translation, the fault code and the leaf entry, all from the
+ *	walk that decided
+ * @fn: called on success with the frame's page and @tr while @space->lock
+ *	is still held (shared or exclusive), or NULL
+ * @data: passed to @fn
+ *
+ * A not-present fault in a region that allows the access faults in a zeroed
+ * frame, and one just below the stack grows the stack; then the walk is
+ * retried, setting accessed and dirty bits as tmm_pt_access() does.
+ * Protection faults are reported, never fixed.  With TMM_ACCESS_PEEK nothing
+ * is faulted in and no bit is set.
+ *
+ * Context: process context; takes @space->lock; sleeps.
+ * Return: 0 (or what @fn returned); -EFAULT with @tr->fault set; -ENOMEM
+ * when a fault-in finds no frame (the torus is full or a quota reached) or
+ * no memory.
+ */
+int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
+		     struct tmm_translation *tr, tmm_space_access_fn fn,
+		     void *data)
+{
+	int err = __tmm_space_access(space, va, access, tr, fn, data);
+
+	if (!err)
+		atomic64_inc(&space->nr_translations);
 	return err;
 }
 EXPORT_SYMBOL_NS_GPL(tmm_space_access, TORUSMM);
@@ -457,7 +470,9 @@ static size_t tmm_space_copy_run(struct tmm_space *space, u32 va,
 			break;	/* tmm_space_access() warns */
 		copied = tmm_copy_frame(page, tpa & ~PAGE_MASK, chunk, iter,
 					to_frame);
-		nr++;
+		/* A page counts once, when its last byte is copied. */
+		if (copied == chunk)
+			nr++;
 		done += copied;
 		if (copied < chunk || need_resched() ||
 		    rwsem_is_contended(&space->lock))
@@ -502,8 +517,8 @@ static int tmm_space_copy(struct tmm_space *space, u32 va,
 		at = va + result->done;
 		copy.len = min_t(size_t, len - result->done,
 				 PAGE_SIZE - offset_in_page(at));
-		err = tmm_space_access(space, at, access, &tr, tmm_copy_page,
-				       &copy);
+		err = __tmm_space_access(space, at, access, &tr,
+					 tmm_copy_page, &copy);
 		if (err == -EFAULT) {
 			result->fault = tr.fault;
 			result->fault_addr = at;
@@ -514,6 +529,8 @@ static int tmm_space_copy(struct tmm_space *space, u32 va,
 		if (WARN_ON_ONCE(copy.copied > copy.len))
 			return -EIO;
 		result->done += copy.copied;
+		if (copy.copied == copy.len)
+			atomic64_inc(&space->nr_translations);
 		if (copy.copied < copy.len) {
 			size_t want = len - result->done;
 			size_t left = to_frame ?

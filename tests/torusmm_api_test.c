@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1304,6 +1305,92 @@ TEST_F_TIMEOUT(space, read_of_one_mib_works_in_one_call, 60)
 	EXPECT_EQ(TORUSMM_RW_MAX / PAGE,
 		  stats_of(_metadata, self->fd).nr_data_frames);
 	free(buf);
+}
+
+/*
+ * nr_translations counts pages (section 7.12): a READ or WRITE of N pages
+ * counts N, whether the caller's buffer was resident or never touched (the
+ * copy then restarts after faulting it in, and the page that stopped it is
+ * not counted twice), as a single ioctl or as a batch op.  A copy that
+ * starts inside a page covers one page more.
+ */
+static const struct count_row {
+	const char *name;
+	bool write;
+	bool batch;
+	bool touched;	/* the buffer is resident before the copy */
+	__u32 offset;	/* of the copy in the space and in the buffer */
+	__u32 pages;	/* length, in pages */
+	__u64 counted;
+} count_rows[] = {
+	{ "read, untouched buffer", false, false, false, 0, 8, 8 },
+	{ "read, resident buffer", false, false, true, 0, 8, 8 },
+	{ "write, untouched buffer", true, false, false, 0, 8, 8 },
+	{ "write, resident buffer", true, false, true, 0, 8, 8 },
+	{ "batch read, untouched buffer", false, true, false, 0, 8, 8 },
+	{ "batch write, untouched buffer", true, true, false, 0, 8, 8 },
+	{ "read from inside a page, untouched", false, false, false, 100, 8, 9 },
+	{ "write from inside a page, untouched", true, false, false, 100, 8, 9 },
+	{ "read of one page, untouched", false, false, false, 0, 1, 1 },
+	{ "read of nothing", false, false, false, 0, 0, 0 },
+};
+
+/* One READ or WRITE of @row, single or batched; return bytes copied. */
+static __u64 copy_row(struct __test_metadata *_metadata, int fd,
+		      const struct count_row *row, unsigned char *buf)
+{
+	__u64 addr = ADDR + row->offset, len = (__u64)row->pages * PAGE;
+	struct torusmm_batch_op op = {
+		.op = row->write ? TORUSMM_OP_WRITE : TORUSMM_OP_READ,
+		.addr = addr,
+		.length = len,
+		.buf = (__u64)(unsigned long)buf,
+		.access = USER,
+	};
+	struct torusmm_batch b = {
+		.ops = (__u64)(unsigned long)&op,
+		.count = 1,
+	};
+	struct torusmm_rw rw;
+
+	if (row->batch) {
+		EXPECT_EQ(0, torusmm_ioctl(fd, TORUSMM_BATCH, &b));
+		EXPECT_EQ(0, op.result);
+		return op.out;
+	}
+	if (row->write)
+		EXPECT_EQ(0, torusmm_write(fd, addr, buf, len, USER, &rw));
+	else
+		EXPECT_EQ(0, torusmm_read(fd, addr, buf, len, USER, &rw));
+	return rw.done;
+}
+
+TEST_F_TIMEOUT(space, read_and_write_count_each_page_once, 60)
+{
+	const size_t span = 10 * PAGE;
+	unsigned int i;
+
+	map(_metadata, self->fd, ADDR, span, RW, FIXED);
+	fill(_metadata, self->fd, ADDR, span, 0x5a);
+	for (i = 0; i < ARRAY_SIZE(count_rows); i++) {
+		const struct count_row *row = &count_rows[i];
+		unsigned char *buf = mmap(NULL, span, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		__u64 before, after, done;
+
+		ASSERT_NE(MAP_FAILED, buf) TH_LOG("%s", row->name);
+		if (row->touched)
+			memset(buf, 0x5a, span);
+		before = stats_of(_metadata, self->fd).nr_translations;
+		done = copy_row(_metadata, self->fd, row, buf + row->offset);
+		after = stats_of(_metadata, self->fd).nr_translations;
+		EXPECT_EQ((__u64)row->pages * PAGE, done) TH_LOG("%s", row->name);
+		EXPECT_EQ(row->counted, after - before) TH_LOG("%s", row->name);
+		if (!row->write && row->pages)
+			EXPECT_EQ(0x5a, buf[row->offset + row->pages * PAGE - 1])
+				TH_LOG("%s", row->name);
+		munmap(buf, span);
+	}
 }
 
 /*
