@@ -753,8 +753,9 @@ static int tmm_ioctl_log(struct tmm_space *space, void __user *argp,
 		return -EINVAL;
 	if (req.flags & ~(cmd == TORUSMM_GET_DIRTY_LOG ? TORUSMM_LOG_CLEAR : 0))
 		return -EINVAL;
+	/* Whole units: 4 GiB is one's end, so a range may end there too. */
 	if (cmd == TORUSMM_CLEAR_DIRTY_LOG &&
-	    (req.addr % clear_unit || (end != SZ_4G && req.length % clear_unit)))
+	    (req.addr % clear_unit || req.length % clear_unit))
 		return -EINVAL;
 
 	nr_pages = req.length >> PAGE_SHIFT;

@@ -11,8 +11,16 @@ Fails, naming what is missing, when the document lacks:
   types, in the same order as the header, and for each field a line that
   starts with ``field`` (a row of a field table) after that block, before
   the next heading;
-- an errno that the module can return: every -E... in torusmm.c, the core sources,
-  pagetable.c and frame_alloc.c (files that do not exist yet are skipped).
+- an errno that the module can return: every -E... in torusmm.c and the
+  sources of torusmm_core.ko that Kbuild lists;
+
+and when the document or the header drifts:
+
+- an errno named in an ioctl's Errors table that no source returns;
+- a field of a uapi structure without a kernel-doc line (@field:) in the
+  header, or a kernel-doc line for a field the structure does not have;
+- a phrase of WORDING, which says one thing two ways (the quota is
+  "reached", never passed: section 4.1 defines the term once).
 
 Python standard library only.  Exit status 0 when everything is
 documented, 1 when something is missing, 2 on a usage error.
@@ -24,8 +32,18 @@ import re
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ('torusmm.c', 'space.c', 'mmu.c', 'shadow.c', 'user.c', 'pagetable.c',
-           'frame_alloc.c', 'debugfs.c')
+# Phrases that contradicted the document's own definitions once, and what
+# to say instead.
+WORDING = (
+    (r'quota (is |was )?reached', 'say "the quota has no frame left" '
+     '(section 4.1): a quota may be reached, never passed'),
+    (r'would exceed (it|the quota)', 'say what fails: an operation that '
+     'needs a frame when the space holds max_frames'),
+    (r'a clone copies them', 'a clone keeps dirty and starts with '
+     'accessed clear (section 7.11)'),
+    (r'unless the range ends at 4 GiB', '4 GiB is a multiple of 64 pages: '
+     'no range is exempt from whole units'),
+)
 IOCTL_FIELDS = (':Capability:', ':Type:', ':Parameters:', ':Returns:')
 HEADING_UNDERLINE = re.compile(r'^([=\-~^"\'`#*+])\1{2,}\s*$')
 
@@ -138,9 +156,22 @@ def fmt(fields):
     return '{' + ', '.join(f'{t} {n}' for t, n in fields) + '}'
 
 
+def sources(source_dir):
+    """torusmm.c and the objects of torusmm_core.ko that Kbuild names."""
+    with open(os.path.join(source_dir, 'Kbuild'), encoding='utf-8') as f:
+        kbuild = f.read().replace('\\\n', ' ')
+    objs = []
+    for line in re.findall(r'^torusmm_core-y\s*:?\+?=(.*)$', kbuild, re.M):
+        objs += [o for o in line.split()
+                 if o.endswith('.o') and '/' not in o]
+    # The park points of the test build answer debugfs, not the ABI.
+    return ['torusmm.c'] + [o[:-2] + '.c' for o in objs
+                            if o != 'test_hooks.o']
+
+
 def check_errnos(doc, source_dir, problems, notes):
     errnos = {}
-    for source in SOURCES:
+    for source in sources(source_dir):
         path = os.path.join(source_dir, source)
         if not os.path.exists(path):
             notes.append(f'{source} does not exist yet: its errnos are not '
@@ -154,7 +185,55 @@ def check_errnos(doc, source_dir, problems, notes):
             where = ', '.join(sorted(set(errnos[errno])))
             problems.append(f'errno {errno} (returned in {where}) is not '
                             f'documented')
-    return len(errnos)
+    return errnos
+
+
+def check_error_tables(doc_lines, heads, errnos, problems):
+    """Every errno of an Errors table is one some source returns."""
+    for start in heads:
+        section = section_of(doc_lines, heads, start).splitlines()
+        for i, line in enumerate(section):
+            if not line.startswith('Errors'):
+                continue
+            for row in section[i + 1:]:
+                m = re.match(r'^  (E[A-Z0-9]+)\s', row)
+                if m and m.group(1) not in errnos:
+                    problems.append(f'{doc_lines[start].strip()}: its '
+                                    f'Errors table lists {m.group(1)}, '
+                                    f'which no source returns')
+                if row.startswith(('::', ':')) or (
+                        row and not row.startswith(' ')):
+                    break
+
+
+def check_kernel_doc(header, structs, problems):
+    """Each uapi structure field has its @field: line in the header."""
+    with open(header, encoding='utf-8') as f:
+        text = f.read()
+    for name, fields in structs.items():
+        m = re.search(r'/\*\*\s*\n \* struct %s\b(.*?)\*/' % name, text,
+                      re.S)
+        if not m:
+            problems.append(f'struct {name}: no kernel-doc comment in the '
+                            f'header')
+            continue
+        documented = set(re.findall(r'^ \* @(\w+):', m.group(1), re.M))
+        names = {f.split('[')[0] for _, f in fields}
+        for field in sorted(names - documented):
+            problems.append(f'struct {name}: field {field} has no @{field}: '
+                            f'line in the header\'s kernel-doc')
+        for field in sorted(documented - names):
+            problems.append(f'struct {name}: the header\'s kernel-doc '
+                            f'describes @{field}, which it does not have')
+
+
+def check_wording(doc, header, problems):
+    """No phrase of WORDING, in the document or the header."""
+    for path, text in (('the document', doc), ('the header', header)):
+        flat = ' '.join(re.sub(r'^\s*\*', ' ', text, flags=re.M).split())
+        for phrase, instead in WORDING:
+            for m in re.finditer(phrase, flat, re.I):
+                problems.append(f'{path} says "{m.group(0)}": {instead}')
 
 
 def main():
@@ -181,7 +260,12 @@ def main():
     check_ioctls(doc_lines, heads, ioctls, problems)
     check_constants(doc, constants, problems)
     check_structs(doc_lines, heads, structs, problems)
-    nr_errnos = check_errnos(doc, args.source_dir, problems, notes)
+    errnos = check_errnos(doc, args.source_dir, problems, notes)
+    nr_errnos = len(errnos)
+    check_error_tables(doc_lines, heads, errnos, problems)
+    check_kernel_doc(args.header, structs, problems)
+    with open(args.header, encoding='utf-8') as f:
+        check_wording(doc, f.read(), problems)
 
     doc_name = os.path.relpath(args.doc, TOP)
     for note in notes:

@@ -1606,6 +1606,87 @@ TEST_F_TIMEOUT(cow, reads_past_the_quota_map_the_zero_frame_and_writes_fail,
 	close(fd);
 }
 
+/*
+ * A zero-frame entry takes no data frame, but it lives in a page table
+ * (section 4.2): the first read in a 4 MiB range with no table takes a table
+ * frame, counted as every table frame is, and fails with ENOMEM when the
+ * quota has none left, changing nothing.
+ */
+TEST_F_TIMEOUT(cow, a_read_without_a_page_table_takes_a_table_frame, 30)
+{
+	const __u32 far = ADDR + 4 * 1024 * PAGE;	/* the next table */
+	struct torusmm_space_stats before, after;
+	struct torusmm_translate tr;
+	__u32 used;
+	int fd;
+
+	if (!has_caps(self->caps, CAP(ZERO_FRAME), &self->why))
+		SKIP(return, "%s", self->why);
+	map(_metadata, self->fd, ADDR, 2 * 1024 * PAGE, R, FIXED);
+	before = stats_of(_metadata, self->fd);
+	used = used_now(_metadata, self);
+	ASSERT_EQ(0, torusmm_translate(self->fd, ADDR, USER, 0, &tr));
+	ASSERT_EQ(0, torusmm_translate(self->fd, ADDR + 1024 * PAGE, USER, 0,
+				       &tr));
+	EXPECT_EQ(TORUSMM_ZERO_FRAME_TPA, tr.tpa);
+	after = stats_of(_metadata, self->fd);
+	EXPECT_EQ(before.nr_table_frames + 2, after.nr_table_frames)
+		TH_LOG("one table for each 4 MiB range read");
+	EXPECT_EQ(before.nr_data_frames, after.nr_data_frames);
+	EXPECT_EQ(used + 2, used_now(_metadata, self));
+
+	/* The directory, one table and one page: the quota is reached. */
+	fd = new_space(_metadata, self, 3);
+	map(_metadata, fd, ADDR, PAGE, RW, FIXED);
+	map(_metadata, fd, far, PAGE, R, FIXED);
+	write_word(_metadata, fd, ADDR, tag(1, 0));
+	before = stats_of(_metadata, fd);
+	used = used_now(_metadata, self);
+	EXPECT_EQ(-ENOMEM, torusmm_translate(fd, far, USER, 0, &tr))
+		TH_LOG("a read that needs a table past the quota");
+	after = stats_of(_metadata, fd);
+	EXPECT_EQ(before.nr_table_frames, after.nr_table_frames);
+	EXPECT_EQ(before.nr_faults, after.nr_faults);
+	EXPECT_EQ(0, pte_of(_metadata, fd, far));
+	EXPECT_EQ(used, used_now(_metadata, self));
+	close(fd);
+}
+
+/*
+ * A quota may be reached, never passed (section 4.1), and a copy-on-write
+ * break of a shared frame takes no room: the copy replaces the space's
+ * share of the frame.  At the quota, the clone's first write to a shared
+ * page works, and the first write to a page it has not got fails.
+ */
+TEST_F_TIMEOUT(cow, a_cow_break_at_the_quota_takes_no_room, 30)
+{
+	struct torusmm_translate tr;
+	int fd, clone;
+
+	if (!has_caps(self->caps, CAP(COW_CLONE), &self->why))
+		SKIP(return, "%s", self->why);
+	/* The directory, one table and one page make three frames. */
+	fd = new_space(_metadata, self, 3);
+	map(_metadata, fd, ADDR, 2 * PAGE, RW, FIXED);
+	write_word(_metadata, fd, ADDR, tag(1, 0));
+	clone = clone_of(_metadata, fd);
+	ASSERT_EQ(3, stats_of(_metadata, clone).max_frames);
+	ASSERT_EQ(1, data_frames(_metadata, clone));
+
+	write_word(_metadata, clone, ADDR, tag(2, 0));
+	EXPECT_EQ(1, data_frames(_metadata, clone))
+		TH_LOG("the copy replaced the clone's share");
+	EXPECT_EQ(tag(1, 0), read_word(_metadata, fd, ADDR));
+	EXPECT_EQ(tag(2, 0), read_word(_metadata, clone, ADDR));
+
+	EXPECT_EQ(-ENOMEM, torusmm_translate(clone, ADDR + PAGE,
+					     WRITE | USER, 0, &tr))
+		TH_LOG("a fourth frame is one past the quota");
+	EXPECT_EQ(1, data_frames(_metadata, clone));
+	close(clone);
+	close(fd);
+}
+
 TEST_F_TIMEOUT(cow, a_clone_maps_the_zero_frame_and_takes_nothing_for_it, 30)
 {
 	struct torusmm_translate tr;
@@ -1837,6 +1918,33 @@ TEST_F_TIMEOUT(cow, clear_dirty_log_clears_only_the_selected_pages, 30)
 	EXPECT_EQ(0, bitmap_differs(_metadata, bitmap, want, 192,
 				    "writes after CLEAR_DIRTY_LOG"));
 	munmap(ps, 192 * PAGE);
+}
+
+/*
+ * The last unit of the address space is a whole unit (4 GiB is a multiple
+ * of 64 pages): clear may take it, get may take its last page alone; both
+ * find nothing there (no region reaches past the stack).
+ */
+TEST_F_TIMEOUT(cow, dirty_log_ranges_may_end_at_4g, 30)
+{
+	__u64 select[LOG_WORDS(64)], bitmap[LOG_WORDS(64)];
+	__u32 count = ~0u;
+
+	if (!has_caps(self->caps, CAP(DIRTY_LOG), &self->why))
+		SKIP(return, "%s", self->why);
+	memset(select, 0xff, sizeof(select));
+	EXPECT_EQ(0, log_ioctl(self->fd, TORUSMM_CLEAR_DIRTY_LOG, SZ_4G - UNIT,
+			       UNIT, select, 0, &count));
+	EXPECT_EQ(0, count);
+	count = ~0u;
+	memset(bitmap, 0xff, sizeof(bitmap));
+	EXPECT_EQ(0, log_ioctl(self->fd, TORUSMM_GET_DIRTY_LOG, SZ_4G - PAGE,
+			       PAGE, bitmap, TORUSMM_LOG_CLEAR, &count));
+	EXPECT_EQ(0, count);
+	EXPECT_EQ(0, bitmap[0]);
+	EXPECT_EQ(-EINVAL, log_ioctl(self->fd, TORUSMM_CLEAR_DIRTY_LOG,
+				     SZ_4G - PAGE, PAGE, select, 0, &count))
+		TH_LOG("one page before 4 GiB is not a whole unit");
 }
 
 TEST_F_TIMEOUT(cow, a_cow_break_is_dirty_in_the_writer_only, 30)
@@ -3059,6 +3167,26 @@ FIXTURE_VARIANT_ADD(log_bad_input, clear_dirty_addr_wraps_einval) {
 FIXTURE_VARIANT_ADD(log_bad_input, clear_dirty_length_wraps_einval) {
 	.cmd = TORUSMM_CLEAR_DIRTY_LOG, .addr = ADDR,
 	.length = 0ull - ADDR + UNIT, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(log_bad_input, clear_dirty_last_page_before_4g_einval) {
+	.cmd = TORUSMM_CLEAR_DIRTY_LOG, .addr = SZ_4G - PAGE, .length = PAGE,
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(log_bad_input, clear_dirty_last_unit_but_a_page_einval) {
+	.cmd = TORUSMM_CLEAR_DIRTY_LOG, .addr = SZ_4G - UNIT,
+	.length = UNIT - PAGE, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(log_bad_input, clear_dirty_last_unit_and_a_page_einval) {
+	.cmd = TORUSMM_CLEAR_DIRTY_LOG, .addr = SZ_4G - UNIT - PAGE,
+	.length = UNIT + PAGE, .error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(log_bad_input, clear_dirty_one_unit_past_4g_einval) {
+	.cmd = TORUSMM_CLEAR_DIRTY_LOG, .addr = SZ_4G - UNIT,
+	.length = UNIT + PAGE, .error = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(log_bad_input, clear_dirty_flag_bit_31_einval) {

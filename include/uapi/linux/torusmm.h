@@ -268,7 +268,8 @@ struct torusmm_clone {
  * @stack_start: lowest address of the stack region
  * @nr_faults: demand-zero faults taken
  * @nr_fault_errors: translations and accesses that ended in a fault
- * @nr_translations: successful translations (including those of READ/WRITE)
+ * @nr_translations: successful translations, in pages: each TRANSLATE,
+ *	each shadow fault resolved, each page READ/WRITE copied in full (once)
  * @id: the space's identifier, unique while the module stays loaded (the
  *	name of its debugfs directory and the space_id of its trace events)
  *
@@ -345,7 +346,7 @@ struct torusmm_dump {
  * @addr: in: page-aligned start (TORUSMM_CLEAR_DIRTY_LOG: a multiple of
  *	  TORUSMM_LOG_CLEAR_PAGES pages)
  * @length: in: bytes, a multiple of the page size (TORUSMM_CLEAR_DIRTY_LOG:
- *	    of TORUSMM_LOG_CLEAR_PAGES pages, unless the range ends at 4 GiB)
+ *	    of TORUSMM_LOG_CLEAR_PAGES pages); @addr + @length <= 4 GiB
  * @bitmap: in: user pointer to (pages + 63) / 64 __u64 words; bit n of word
  *	    w stands for the page at @addr + (64 * w + n) * 4096.  Written by
  *	    the GET ioctls (every word, 0 for clean pages), read by CLEAR.
@@ -396,6 +397,8 @@ struct torusmm_log {
  * @fault_addr: out: the faulting address when @result is 1 (READ, WRITE)
  * @pte: out: the leaf entry after the walk (TRANSLATE)
  * @reserved: must be zero
+ *
+ * When @result is negative, @fault, @out, @fault_addr and @pte are 0.
  */
 struct torusmm_batch_op {
 	__u32 op;
