@@ -1344,11 +1344,11 @@ static __u64 copy_row(struct __test_metadata *_metadata, int fd,
 		.op = row->write ? TORUSMM_OP_WRITE : TORUSMM_OP_READ,
 		.addr = addr,
 		.length = len,
-		.buf = (__u64)(unsigned long)buf,
+		.buf = torusmm_ptr(buf),
 		.access = USER,
 	};
 	struct torusmm_batch b = {
-		.ops = (__u64)(unsigned long)&op,
+		.ops = torusmm_ptr(&op),
 		.count = 1,
 	};
 	struct torusmm_rw rw;
@@ -1358,10 +1358,11 @@ static __u64 copy_row(struct __test_metadata *_metadata, int fd,
 		EXPECT_EQ(0, op.result);
 		return op.out;
 	}
-	if (row->write)
+	if (row->write) {
 		EXPECT_EQ(0, torusmm_write(fd, addr, buf, len, USER, &rw));
-	else
+	} else {
 		EXPECT_EQ(0, torusmm_read(fd, addr, buf, len, USER, &rw));
+	}
 	return rw.done;
 }
 
@@ -1378,7 +1379,7 @@ TEST_F_TIMEOUT(space, read_and_write_count_each_page_once, 60)
 					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		__u64 before, after, done;
 
-		ASSERT_NE(MAP_FAILED, buf) TH_LOG("%s", row->name);
+		ASSERT_TRUE(buf != MAP_FAILED) TH_LOG("%s", row->name);
 		if (row->touched)
 			memset(buf, 0x5a, span);
 		before = stats_of(_metadata, self->fd).nr_translations;
@@ -1386,9 +1387,10 @@ TEST_F_TIMEOUT(space, read_and_write_count_each_page_once, 60)
 		after = stats_of(_metadata, self->fd).nr_translations;
 		EXPECT_EQ((__u64)row->pages * PAGE, done) TH_LOG("%s", row->name);
 		EXPECT_EQ(row->counted, after - before) TH_LOG("%s", row->name);
-		if (!row->write && row->pages)
+		if (!row->write && row->pages) {
 			EXPECT_EQ(0x5a, buf[row->offset + row->pages * PAGE - 1])
 				TH_LOG("%s", row->name);
+		}
 		munmap(buf, span);
 	}
 }
