@@ -1352,17 +1352,16 @@ static __u64 copy_row(struct __test_metadata *_metadata, int fd,
 		.count = 1,
 	};
 	struct torusmm_rw rw;
+	int ret;
 
 	if (row->batch) {
 		EXPECT_EQ(0, torusmm_ioctl(fd, TORUSMM_BATCH, &b));
 		EXPECT_EQ(0, op.result);
 		return op.out;
 	}
-	if (row->write) {
-		EXPECT_EQ(0, torusmm_write(fd, addr, buf, len, USER, &rw));
-	} else {
-		EXPECT_EQ(0, torusmm_read(fd, addr, buf, len, USER, &rw));
-	}
+	ret = row->write ? torusmm_write(fd, addr, buf, len, USER, &rw) :
+			   torusmm_read(fd, addr, buf, len, USER, &rw);
+	EXPECT_EQ(0, ret);
 	return rw.done;
 }
 
