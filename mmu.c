@@ -290,8 +290,8 @@ static int __tmm_space_access(struct tmm_space *space, u32 va, u32 access,
  *
  * Context: process context; takes @space->lock; sleeps.
  * Return: 0 (or what @fn returned); -EFAULT with @tr->fault set; -ENOMEM
- * when a fault-in finds no frame (the torus is full or a quota reached) or
- * no memory.
+ * when a fault-in finds no frame (the torus is full or the quota has no
+ * frame left) or no memory.
  */
 int tmm_space_access(struct tmm_space *space, u32 va, u32 access,
 		     struct tmm_translation *tr, tmm_space_access_fn fn,
@@ -529,9 +529,9 @@ static int tmm_space_copy(struct tmm_space *space, u32 va,
 		if (WARN_ON_ONCE(copy.copied > copy.len))
 			return -EIO;
 		result->done += copy.copied;
-		if (copy.copied == copy.len)
+		if (copy.copied == copy.len) {
 			atomic64_inc(&space->nr_translations);
-		if (copy.copied < copy.len) {
+		} else {
 			size_t want = len - result->done;
 			size_t left = to_frame ?
 				fault_in_iov_iter_readable(iter, want) :
